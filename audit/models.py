@@ -1,0 +1,1 @@
+# Access events: append-only and hash-chained (see the access-and-audit issue).

@@ -1,0 +1,133 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
+from django.utils.html import format_html
+
+from records.models import (
+    Entry,
+    EntryCategory,
+    LocalIdentifier,
+    Membership,
+    Organisation,
+    Person,
+    PersonAddress,
+    Role,
+    SourceSystem,
+    User,
+)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "ods_code",
+        "kind",
+        "sharing_agreement_from",
+        "sharing_agreement_to",
+        "sharing_now",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["name", "ods_code"]
+
+    @admin.display(boolean=True, description="Sharing now")
+    def sharing_now(self, obj: Organisation) -> bool:
+        return obj.is_sharing_on(timezone.localdate())
+
+
+@admin.register(SourceSystem)
+class SourceSystemAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "organisation", "kind", "mode", "last_message_at"]
+    list_filter = ["kind", "mode"]
+    search_fields = ["name", "code", "organisation__name", "organisation__ods_code"]
+    readonly_fields = ["token_issued_at", "token_revoked_at", "last_message_at"]
+    list_select_related = ["organisation"]
+
+
+class PersonAddressInline(admin.TabularInline):
+    model = PersonAddress
+    extra = 0
+    fields = ["use", "lines", "town", "postcode", "period_start", "period_end", "source_system"]
+    readonly_fields = fields
+    can_delete = False
+
+
+class LocalIdentifierInline(admin.TabularInline):
+    model = LocalIdentifier
+    extra = 0
+    fields = ["system", "value", "type_code", "source_system"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    """For integration engineers checking what a feed produced; the portal is where clinicians read."""
+
+    list_display = ["display_name", "nhs_number_display", "date_of_birth", "gender", "registered_practice"]
+    list_select_related = ["registered_practice"]
+    search_fields = ["=nhs_number", "family_name", "local_identifiers__value"]
+    list_filter = ["gender", "is_restricted"]
+    readonly_fields = ["field_provenance", "created_at", "updated_at"]
+    inlines = [PersonAddressInline, LocalIdentifierInline]
+    show_full_result_count = False
+    raw_id_fields = ["registered_practice"]
+
+
+@admin.register(Entry)
+class EntryAdmin(admin.ModelAdmin):
+    list_display = [
+        "summary",
+        "category",
+        "person",
+        "occurred_at",
+        "status",
+        "source_system",
+        "source_updated_at",
+    ]
+    list_filter = ["category", "sensitivity", "source_organisation__kind"]
+    list_select_related = ["person", "source_system__organisation"]
+    search_fields = ["=person__nhs_number", "=business_key", "code"]
+    raw_id_fields = ["person", "parent"]
+    readonly_fields = ["resource_pretty", "provenance", "version", "created_at", "updated_at"]
+    show_full_result_count = False
+    date_hierarchy = None
+
+    @admin.display(description="FHIR resource")
+    def resource_pretty(self, obj: Entry) -> str:
+        import json
+
+        return format_html("<pre>{}</pre>", json.dumps(obj.resource, indent=2))
+
+
+class RoleForm(forms.ModelForm):
+    categories = forms.MultipleChoiceField(
+        choices=EntryCategory.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Role
+        fields = ["code", "name", "job_role_code", "categories", "sees_demographics", "is_clinical"]
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    form = RoleForm
+    list_display = ["name", "code", "job_role_code", "is_clinical"]
+    search_fields = ["name", "code", "job_role_code"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["organisation"]
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    list_display = ["email", "first_name", "last_name", "is_active", "is_staff"]
+    search_fields = ["email", "first_name", "last_name", "sds_user_id"]
+    ordering = ["email"]
+    inlines = [MembershipInline]
+    fieldsets = (*UserAdmin.fieldsets, ("NHS identity", {"fields": ["sds_user_id"]}))
