@@ -3,9 +3,13 @@
 import os
 
 from dcr.settings.base import *  # noqa: F403
+from dcr.settings.base import env
 
 # Playwright's sync API runs an event loop in the test thread; the ORM must still be usable there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Several checkouts may test against one server at once: each can name its own test database.
+DATABASES["default"]["TEST"] = {"NAME": env("DCR_TEST_DATABASE_NAME", default="test_dcr")}  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
