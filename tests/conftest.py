@@ -1,6 +1,9 @@
 import pytest
+from django.db import connection
 
+from dcr.celery import app as celery_app
 from tests.records.factories import MembershipFactory, UserFactory
+from tests.services import CeleryWorker, running_redis
 
 PASSWORD = "correct horse battery staple"
 
@@ -14,3 +17,44 @@ def gp_user(db):
 @pytest.fixture
 def user_without_role(db):
     return UserFactory()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    with running_redis() as url:
+        yield url
+
+
+def _reconnect(app) -> None:
+    """Drop cached broker connections and result backend so the next send uses the current conf."""
+    app._after_fork()
+    app._backend_cache = None
+    if hasattr(app._local, "backend"):
+        del app._local.backend
+
+
+@pytest.fixture
+def celery_worker(transactional_db, redis_url):
+    """A real worker process on the real Redis; tasks sent from the test go to it, not in-process.
+
+    Uses transactional_db so that what the test writes is committed and the worker can read it.
+    """
+    worker = CeleryWorker(redis_url, connection.settings_dict)
+    previous = {
+        key: celery_app.conf[key]
+        for key in ("broker_url", "result_backend", "task_always_eager", "task_default_queue")
+    }
+    celery_app.conf.update(
+        broker_url=redis_url,
+        result_backend=redis_url,
+        task_always_eager=False,
+        task_default_queue=worker.queue,
+    )
+    _reconnect(celery_app)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        celery_app.conf.update(previous)
+        _reconnect(celery_app)
