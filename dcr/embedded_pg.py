@@ -74,7 +74,8 @@ class Cluster:
                 pwd.getpwnam(SUPERUSER)
             except KeyError as exc:
                 raise EmbeddedPostgresError("running as root needs the 'postgres' system user") from exc
-            return ["runuser", "-u", SUPERUSER, "--"]
+            runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+            return [runuser, "-u", SUPERUSER, "--"]
         return []
 
     def _owner(self) -> tuple[int, int] | None:
@@ -138,7 +139,7 @@ class Cluster:
 
     def initialise(self) -> None:
         self._prepare_folders()
-        subprocess.run(
+        result = subprocess.run(
             self._cmd(
                 "initdb",
                 "-D",
@@ -150,9 +151,17 @@ class Cluster:
                 "--locale=C.UTF-8",
                 "--no-instructions",
             ),
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if result.returncode != 0:
+            hint = ""
+            if os.geteuid() == 0:
+                hint = (
+                    f"\nAs root the cluster runs as the '{SUPERUSER}' user, who must be able to reach "
+                    f"{self.data_dir}: choose a folder outside a private home (set DCR_PG_DATA_DIR)."
+                )
+            raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()}{hint}")
         settings = (
             f"listen_addresses = '{self.listen_address}'\n"
             f"port = {self.port}\n"
