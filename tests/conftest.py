@@ -58,3 +58,40 @@ def celery_worker(transactional_db, redis_url):
         worker.stop()
         celery_app.conf.update(previous)
         _reconnect(celery_app)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium: Playwright's own browser download cannot work on this network."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """Save a full-page screenshot into test-results/screenshots/, named after the test and the step."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "test-results" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(step: str) -> Path:
+        path = folder / f"{request.node.name}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

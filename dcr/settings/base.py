@@ -105,6 +105,7 @@ LOGIN_REDIRECT_URL = "portal:home"
 # Professionals are provisioned by their organisation, never by self sign-up.
 ACCOUNT_ADAPTER = "portal.adapters.NoSignupAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_USER_DISPLAY = str  # "Jane Smith", never the internal username
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False

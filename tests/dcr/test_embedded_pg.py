@@ -14,7 +14,7 @@ from tests.services import ROOT, free_port
 
 @pytest.fixture
 def tmp_path():
-    """Under the project, not /tmp/pytest-of-root: as root the cluster runs as 'postgres', who must reach it."""
+    """Under the project, not /tmp/pytest-of-root: as root, the cluster's 'postgres' user must reach it."""
     path = ROOT / "var" / "test-pg" / uuid.uuid4().hex[:12]
     path.mkdir(parents=True)
     yield path
