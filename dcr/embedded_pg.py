@@ -10,9 +10,12 @@ with the folder owned by it. Local connections are trusted: the socket folder is
 from __future__ import annotations
 
 import fcntl
+import grp
+import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -257,11 +260,53 @@ class Cluster:
             )
 
 
+FALLBACK_ROOT = Path("/var/lib/dcr")
+
+
+def reachable_by(user: str, path: Path) -> bool:
+    """Whether `user` can traverse every folder down to `path` (judged from owners and mode bits)."""
+    entry = pwd.getpwnam(user)
+    groups = {entry.pw_gid, *(g.gr_gid for g in grp.getgrall() if user in g.gr_mem)}
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            break
+        info = folder.stat()
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid in groups:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
+
+
+def effective_data_dir(data_dir: Path) -> Path:
+    """The folder the cluster really lives in.
+
+    As root the cluster runs as 'postgres', which cannot enter a private folder (a clone under a 0700
+    mktemp folder, or /root). Then the data lives under /var/lib/dcr, in a folder named after the project
+    path, and `data_dir` becomes a symlink to it so it is still found where one looks.
+    """
+    data_dir = data_dir.resolve()
+    if os.geteuid() != 0 or reachable_by(SUPERUSER, data_dir.parent):
+        return data_dir
+    digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:10]  # noqa: S324 - a name, not security
+    target = FALLBACK_ROOT / f"{data_dir.name}-{digest}"
+    target.mkdir(parents=True, exist_ok=True)
+    os.chmod(FALLBACK_ROOT, 0o755)  # noqa: S103 - 'postgres' must traverse it
+    if not data_dir.exists() and not data_dir.is_symlink():
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        data_dir.symlink_to(target)
+    return target
+
+
 def default_cluster(base_dir: Path) -> Cluster:
     data_dir = Path(os.environ.get("DCR_PG_DATA_DIR", base_dir / "var" / "pg"))
     port = int(os.environ.get("DCR_PG_PORT", DEFAULT_PORT))
     listen = os.environ.get("DCR_PG_LISTEN", "")
-    return Cluster(data_dir=data_dir.resolve(), port=port, listen_address=listen)
+    return Cluster(data_dir=effective_data_dir(data_dir), port=port, listen_address=listen)
 
 
 def main(argv: list[str]) -> int:

@@ -1,22 +1,24 @@
 """The project's own PostgreSQL, used when DATABASE_URL is unset, really starts, serves and stops."""
 
+import os
 import shutil
 import subprocess
 import sys
-import uuid
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from dcr.embedded_pg import Cluster
+from dcr.embedded_pg import Cluster, effective_data_dir
 from tests.services import ROOT, free_port
 
 
 @pytest.fixture
 def tmp_path():
-    """Under the project, not /tmp/pytest-of-root: as root, the cluster's 'postgres' user must reach it."""
-    path = ROOT / "var" / "test-pg" / uuid.uuid4().hex[:12]
-    path.mkdir(parents=True)
+    """A folder the 'postgres' user can reach (as root the cluster runs as that user)."""
+    path = Path(tempfile.mkdtemp(prefix="dcr-pg-test-", dir="/tmp"))
+    path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -91,3 +93,24 @@ def test_manage_py_uses_it_when_database_url_is_unset(tmp_path):
         assert "PostgreSQL 1" in result.stdout
     finally:
         Cluster(data_dir=tmp_path / "pg", port=port).stop()
+
+
+def test_a_private_project_folder_still_gets_a_data_folder_the_server_can_reach(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+
+    data_dir = effective_data_dir(private / "var" / "pg")
+
+    try:
+        if os.geteuid() == 0:  # the server runs as 'postgres', who cannot enter `private`
+            assert str(data_dir).startswith("/var/lib/dcr/")
+            assert (private / "var" / "pg").resolve() == data_dir
+        else:  # the server runs as this user, who can
+            assert data_dir == (private / "var" / "pg").resolve()
+        cluster = Cluster(data_dir=data_dir, port=free_port())
+        cluster.start()
+        assert cluster.is_running()
+        cluster.stop()
+    finally:
+        if str(data_dir).startswith("/var/lib/dcr/"):
+            shutil.rmtree(data_dir, ignore_errors=True)
