@@ -12,22 +12,23 @@ PG_PORT="${DCR_TEST_PG_PORT:-55432}"
 REDIS_PORT="${DCR_TEST_REDIS_PORT:-56379}"
 
 # A PostgreSQL cluster of the test run's own, on loopback, with the machine's binaries.
-export DCR_PG_DATA_DIR="$ROOT/var/test-cluster" DCR_PG_PORT="$PG_PORT" DCR_PG_LISTEN=127.0.0.1
+test_cluster() {
+  DCR_PG_DATA_DIR="$ROOT/var/test-cluster" DCR_PG_PORT="$PG_PORT" DCR_PG_LISTEN=127.0.0.1 $PY -m dcr.embedded_pg "$@"
+}
 say "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
-$PY -m dcr.embedded_pg start >/dev/null
+test_cluster start >/dev/null
 say "Starting Redis on 127.0.0.1:$REDIS_PORT"
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
   --pidfile "$ROOT/var/test-redis.pid" --logfile "$ROOT/var/test-redis.log"
 cleanup() {
   [ -f "$ROOT/var/test-redis.pid" ] && kill "$(cat "$ROOT/var/test-redis.pid")" 2>/dev/null || true
-  $PY -m dcr.embedded_pg stop >/dev/null || true
+  test_cluster stop >/dev/null || true
 }
 trap cleanup EXIT
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/dcr"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-unset DCR_PG_DATA_DIR DCR_PG_PORT DCR_PG_LISTEN
 
 say "Lint (ruff)"
 .venv/bin/ruff check .
