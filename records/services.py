@@ -41,6 +41,7 @@ class EntryDraft:
     code: str = ""
     code_display: str = ""
     status: str = ""
+    allocated_team: str = ""
     sensitivity: str = Sensitivity.NORMAL
     parent_business_key: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +66,7 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("code", "text"),
     ("code_display", "text"),
     ("status", "text"),
+    ("allocated_team", "text"),
     ("sensitivity", "text"),
     ("parent_business_key", "text"),
     ("business_key", "text"),
@@ -78,11 +80,13 @@ WITH s AS (
 )
 INSERT INTO records_entry AS e (
     person_id, category, subtype, resource_type, resource, summary, occurred_at, ended_at, review_due_on,
-    code_system, code, code_display, status, sensitivity, parent_id, source_organisation_id, source_system_id,
+    code_system, code, code_display, status, allocated_team, sensitivity, parent_id, source_organisation_id,
+    source_system_id,
     business_key, source_updated_at, version, provenance, created_at, updated_at
 )
 SELECT s.person_id, s.category, s.subtype, s.resource_type, s.resource::jsonb, s.summary, s.occurred_at,
-       s.ended_at, s.review_due_on, s.code_system, s.code, s.code_display, s.status, s.sensitivity, p.id,
+       s.ended_at, s.review_due_on, s.code_system, s.code, s.code_display, s.status, s.allocated_team,
+       s.sensitivity, p.id,
        %(organisation_id)s, %(source_system_id)s, s.business_key, s.source_updated_at, 1, s.provenance::jsonb,
        %(now)s, %(now)s
 FROM s
@@ -93,7 +97,8 @@ ON CONFLICT (source_system_id, business_key) DO UPDATE SET
     resource_type = EXCLUDED.resource_type, resource = EXCLUDED.resource, summary = EXCLUDED.summary,
     occurred_at = EXCLUDED.occurred_at, ended_at = EXCLUDED.ended_at, review_due_on = EXCLUDED.review_due_on,
     code_system = EXCLUDED.code_system, code = EXCLUDED.code, code_display = EXCLUDED.code_display,
-    status = EXCLUDED.status, sensitivity = EXCLUDED.sensitivity, parent_id = EXCLUDED.parent_id,
+    status = EXCLUDED.status, allocated_team = EXCLUDED.allocated_team, sensitivity = EXCLUDED.sensitivity,
+    parent_id = EXCLUDED.parent_id,
     source_updated_at = EXCLUDED.source_updated_at, version = e.version + 1,
     provenance = EXCLUDED.provenance, updated_at = EXCLUDED.updated_at
 -- An older version never replaces a newer one; a resend of the same version changes nothing.

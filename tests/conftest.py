@@ -95,3 +95,13 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Test teardown empties tables with TRUNCATE; only test databases let it through the audit trigger."""
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER DATABASE \"{name}\" SET dcr.audit_truncate_allowed = 'on'")
+        connection.close()  # new connections pick the setting up

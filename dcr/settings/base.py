@@ -158,3 +158,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DCR_LOG_LEVEL", default="INFO")},
 }
+
+# Access rules
+DCR_CARE_RELATIONSHIP_DAYS = env.int("DCR_CARE_RELATIONSHIP_DAYS", default=365)
+DCR_PRIVACY_OFFICER_EMAILS = env.list("DCR_PRIVACY_OFFICER_EMAILS", default=[])
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="shared-care-record@localhost")

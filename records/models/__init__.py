@@ -1,9 +1,19 @@
+from records.models.access import (
+    BREAK_GLASS_DURATION,
+    SELF_CLAIM_DURATION,
+    AccessGrant,
+    PersonUserObjectPermission,
+    SensitiveCode,
+)
 from records.models.entry import Entry, EntryCategory, Sensitivity
 from records.models.organisation import Organisation, SourceSystem
 from records.models.person import LocalIdentifier, Person, PersonAddress
 from records.models.staff import Membership, Role, User
 
 __all__ = [
+    "BREAK_GLASS_DURATION",
+    "SELF_CLAIM_DURATION",
+    "AccessGrant",
     "Entry",
     "EntryCategory",
     "LocalIdentifier",
@@ -11,7 +21,9 @@ __all__ = [
     "Organisation",
     "Person",
     "PersonAddress",
+    "PersonUserObjectPermission",
     "Role",
+    "SensitiveCode",
     "Sensitivity",
     "SourceSystem",
     "User",

@@ -85,6 +85,9 @@ class Entry(models.Model):
     code = models.CharField(max_length=64, blank=True)
     code_display = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=40, blank=True)
+    allocated_team = models.CharField(
+        max_length=120, blank=True, help_text="Social care team the person is allocated to (care plans)."
+    )
     sensitivity = models.CharField(max_length=24, choices=Sensitivity.choices, default=Sensitivity.NORMAL)
     parent = models.ForeignKey(
         "self",
@@ -134,6 +137,9 @@ class Entry(models.Model):
             ),
             models.Index(fields=["person", "code"], name="entry_person_code"),
             models.Index(fields=["source_organisation"], name="entry_source_org"),
+            models.Index(
+                fields=["allocated_team"], name="entry_allocated_team", condition=~Q(allocated_team="")
+            ),
         ]
 
     def __str__(self) -> str:

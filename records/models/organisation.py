@@ -44,6 +44,10 @@ class Organisation(models.Model):
     data_controller_email = models.EmailField(blank=True)
     data_controller_phone = models.CharField(max_length=40, blank=True)
     licences = models.PositiveIntegerField(default=0, help_text="User accounts this partner may hold.")
+    allows_self_claim = models.BooleanField(
+        default=False,
+        help_text="Staff may self-claim a care relationship, with a reason; each one is reviewed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -76,6 +76,9 @@ class Person(models.Model):
     registered_gp_name = models.CharField("registered GP", max_length=200, blank=True)
     # PDS "S-flag": address, phone and GP are never shown, whatever the feed sends.
     is_restricted = models.BooleanField(default=False)
+    # Opening these records raises an alert to the privacy officer.
+    is_staff_member = models.BooleanField("member of staff", default=False)
+    is_public_figure = models.BooleanField(default=False)
     # {field: {"source": source_system_id, "at": ISO time of the source's update}}
     field_provenance = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

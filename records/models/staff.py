@@ -10,6 +10,9 @@ class User(AbstractUser):
 
     email = models.EmailField(unique=True)
     sds_user_id = models.CharField("SDS user id", max_length=20, blank=True, help_text="Smartcard user id.")
+    # Used only to alert when staff open their own record or a neighbour's (anomaly report).
+    nhs_number = models.CharField("own NHS number", max_length=10, blank=True)
+    home_postcode = models.CharField(max_length=10, blank=True)
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email or self.username
@@ -31,6 +34,12 @@ class Role(models.Model):
     )
     sees_demographics = models.BooleanField(default=True)
     is_clinical = models.BooleanField(default=False)
+    sees_safeguarding = models.BooleanField(default=False, help_text="Sees safeguarding items in full.")
+    may_break_glass = models.BooleanField(default=False, help_text="May open a record in an emergency.")
+    reads_records = models.BooleanField(
+        default=True,
+        help_text="Off for roles that work only in Django admin (privacy officer, system admin).",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,0 +1,361 @@
+"""Who may see which person, and which of their entries. The one door to person data.
+
+A user acts as one Membership (an organisation and a role) at a time. They may open a person's record when
+a care relationship exists (derived from the data, granted explicitly, self-claimed, or break-glass) and
+their role reads records. Within a record they see the categories their role allows, from organisations
+whose sharing agreement is in force and from sources that are live, minus sensitive entries from other
+organisations and safeguarding items unless their role handles safeguarding.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from records import nhs_numbers
+from records.models import (
+    BREAK_GLASS_DURATION,
+    SELF_CLAIM_DURATION,
+    AccessGrant,
+    Entry,
+    EntryCategory,
+    Membership,
+    Organisation,
+    Person,
+    PersonUserObjectPermission,
+    SensitiveCode,
+    Sensitivity,
+    SourceSystem,
+    User,
+)
+
+# Contact at the user's organisation within this many days (past or booked ahead) is a care relationship.
+CONTACT_CATEGORIES = (EntryCategory.ENCOUNTER, EntryCategory.APPOINTMENT, EntryCategory.REFERRAL)
+# Withheld from everyone outside the organisation that recorded them.
+SOURCE_ONLY_SENSITIVITIES = (
+    Sensitivity.SEXUAL_HEALTH,
+    Sensitivity.FERTILITY,
+    Sensitivity.GENDER_REASSIGNMENT,
+    Sensitivity.TERMINATION,
+    Sensitivity.RESTRICTED,
+)
+
+
+def relationship_window() -> timedelta:
+    return timedelta(days=getattr(settings, "DCR_CARE_RELATIONSHIP_DAYS", 365))
+
+
+class Basis(enum.StrEnum):
+    """Why a user may open a record; written on every access event."""
+
+    REGISTERED = "registered_practice"
+    CONTACT = "recent_contact"
+    ALLOCATED_TEAM = "allocated_team"
+    GRANTED = "granted"
+    SELF_CLAIM = "self_claim"
+    BREAK_GLASS = "break_glass"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in user acting in one organisation and role, from one client."""
+
+    user: User
+    membership: Membership
+    client_ip: str | None = None
+    session_ref: str = ""
+    launched_by: str = ""  # partner system, for a context launch
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.membership.organisation
+
+    @property
+    def role(self):
+        return self.membership.role
+
+
+def _visible_entries() -> QuerySet[Entry]:
+    """Entries from live sources whose organisation shares today."""
+    return Entry.objects.filter(
+        source_system__mode=SourceSystem.Mode.LIVE,
+        source_organisation__in=Organisation.objects.sharing_on(timezone.localdate()),
+    )
+
+
+def _relationship_conditions(actor: Actor) -> dict[Basis, Q]:
+    now = timezone.now()
+    window = relationship_window()
+    contact = _visible_entries().filter(
+        person=OuterRef("pk"),
+        source_organisation=actor.organisation,
+        category__in=CONTACT_CATEGORIES,
+        occurred_at__gte=now - window,
+        occurred_at__lte=now + window,
+    )
+    conditions = {
+        Basis.REGISTERED: Q(registered_practice=actor.organisation),
+        Basis.CONTACT: Q(Exists(contact)),
+        Basis.GRANTED: Q(
+            Exists(
+                PersonUserObjectPermission.objects.in_force(now).filter(
+                    content_object=OuterRef("pk"), user=actor.user
+                )
+            )
+        ),
+    }
+    if actor.membership.team:
+        allocated = _visible_entries().filter(
+            person=OuterRef("pk"),
+            source_organisation=actor.organisation,
+            category=EntryCategory.CARE_PLAN,
+            allocated_team=actor.membership.team,
+        )
+        conditions[Basis.ALLOCATED_TEAM] = Q(Exists(allocated))
+    for basis in (Basis.SELF_CLAIM, Basis.BREAK_GLASS):
+        grants = AccessGrant.objects.filter(
+            person=OuterRef("pk"), user=actor.user, basis=basis.value, expires_at__gt=now
+        )
+        conditions[basis] = Q(Exists(grants))
+    return conditions
+
+
+def person_list_visible_to(*, actor: Actor) -> QuerySet[Person]:
+    """People the actor may open: a care relationship of any kind, and a role that reads records."""
+    if not actor.membership.is_active or not actor.role.reads_records:
+        return Person.objects.none()
+    visible = Q()
+    for condition in _relationship_conditions(actor).values():
+        visible |= condition
+    return Person.objects.filter(visible)
+
+
+def access_basis(*, actor: Actor, person: Person) -> Basis | None:
+    """The strongest relationship that lets the actor open this person (derived before granted before
+    self-claimed before break-glass), or None."""
+    if not actor.membership.is_active or not actor.role.reads_records:
+        return None
+    for basis, condition in _relationship_conditions(actor).items():
+        if Person.objects.filter(condition, pk=person.pk).exists():
+            return basis
+    return None
+
+
+def _sensitive_code() -> Exists:
+    return Exists(SensitiveCode.objects.filter(code=OuterRef("code"), code_system=OuterRef("code_system")))
+
+
+def entry_list_visible_to(*, actor: Actor, person: Person, categories=None) -> QuerySet[Entry]:
+    """The person's entries this actor may see. Call only for a person from person_list_visible_to."""
+    allowed = set(actor.role.categories)
+    if categories is not None:
+        allowed &= set(categories)
+    own = Q(source_organisation=actor.organisation)
+    normal = Q(sensitivity=Sensitivity.NORMAL) & ~Q(_sensitive_code())
+    sensitive = (Q(sensitivity__in=SOURCE_ONLY_SENSITIVITIES) | Q(_sensitive_code())) & own
+    # Safeguarding items: only roles that handle safeguarding, from any organisation.
+    safeguarding = Q(sensitivity=Sensitivity.SAFEGUARDING) if actor.role.sees_safeguarding else Q(pk__in=[])
+    return (
+        _visible_entries()
+        .filter(person=person, category__in=allowed)
+        .filter(normal | sensitive | safeguarding)
+    )
+
+
+def restricted_information_exists(*, actor: Actor, person: Person) -> bool:
+    """Safeguarding information the actor may not see: they are told it exists, not what it is."""
+    if actor.role.sees_safeguarding:
+        return False
+    return _visible_entries().filter(person=person, sensitivity=Sensitivity.SAFEGUARDING).exists()
+
+
+class PersonNotFound(Exception):
+    """No such person, or one the actor may not open: the two are indistinguishable on purpose."""
+
+
+@dataclass(frozen=True)
+class OpenedRecord:
+    person: Person
+    basis: Basis
+    access_event: object
+
+
+def _alerts_for_opening(*, actor: Actor, person: Person) -> list[str]:
+    from audit.models import PrivacyAlert
+
+    kinds = []
+    if actor.user.nhs_number and actor.user.nhs_number == person.nhs_number:
+        kinds.append(PrivacyAlert.Kind.OWN_RECORD)
+    if person.is_staff_member:
+        kinds.append(PrivacyAlert.Kind.STAFF_RECORD)
+    if person.is_public_figure:
+        kinds.append(PrivacyAlert.Kind.PUBLIC_FIGURE)
+    return kinds
+
+
+def person_open(*, actor: Actor, person_id: int, action: str, detail: dict | None = None) -> OpenedRecord:
+    """Open a person's record, or part of it, for this actor: the one door for every page, export and API.
+
+    Writes the access event first, in the same transaction, so nothing is shown if it cannot be written;
+    a refusal is written too, and raises PersonNotFound whether or not the person exists.
+    """
+    from audit.models import AccessEvent
+    from audit.services import access_event_record, privacy_alert_raise
+
+    person = person_list_visible_to(actor=actor).filter(pk=person_id).first()
+    basis = access_basis(actor=actor, person=person) if person else None
+    if person is None or basis is None:
+        access_event_record(
+            actor=actor, action=action, person_id=person_id, outcome=AccessEvent.Outcome.DENIED, detail=detail
+        )
+        raise PersonNotFound(person_id)  # the refusal stays written: it is not inside a rolled-back block
+    with transaction.atomic():
+        event = access_event_record(
+            actor=actor, action=action, person=person, basis=basis.value, detail=detail
+        )
+        for kind in _alerts_for_opening(actor=actor, person=person):
+            privacy_alert_raise(kind=kind, user=actor.user, person_id=person.pk, access_event=event)
+    return OpenedRecord(person=person, basis=basis, access_event=event)
+
+
+class AccessRefused(Exception):
+    """A break-glass or self-claim the rules do not allow; the message says why, for the user."""
+
+
+def _person_for_emergency(nhs_number: str, date_of_birth) -> Person | None:
+    # Exact NHS number and date of birth: break-glass is for a person in front of you, not for browsing.
+    return Person.objects.filter(
+        nhs_number=nhs_numbers.normalise(nhs_number), date_of_birth=date_of_birth
+    ).first()
+
+
+def break_glass_grant(
+    *, actor: Actor, nhs_number: str, date_of_birth, reason_code: str, reason_text: str = ""
+) -> AccessGrant:
+    """Emergency access for a few hours without a relationship; the privacy officer is alerted and must
+    review every one."""
+    return _access_grant_take(
+        actor=actor,
+        basis=AccessGrant.Basis.BREAK_GLASS,
+        nhs_number=nhs_number,
+        date_of_birth=date_of_birth,
+        reason_code=reason_code,
+        reason_text=reason_text,
+    )
+
+
+def self_claim_grant(
+    *, actor: Actor, nhs_number: str, date_of_birth, reason_code: str, reason_text: str = ""
+) -> AccessGrant:
+    """A relationship the user asserts, where their organisation's policy allows it; reviewed like
+    break-glass."""
+    if not actor.organisation.allows_self_claim:
+        raise AccessRefused(f"{actor.organisation.name} does not allow staff to claim a care relationship.")
+    return _access_grant_take(
+        actor=actor,
+        basis=AccessGrant.Basis.SELF_CLAIM,
+        nhs_number=nhs_number,
+        date_of_birth=date_of_birth,
+        reason_code=reason_code,
+        reason_text=reason_text,
+    )
+
+
+def _access_grant_take(
+    *, actor: Actor, basis: str, nhs_number: str, date_of_birth, reason_code: str, reason_text: str
+) -> AccessGrant:
+    from audit.models import AccessEvent
+    from audit.services import access_event_record
+
+    action = (
+        AccessEvent.Action.BREAK_GLASS
+        if basis == AccessGrant.Basis.BREAK_GLASS
+        else AccessEvent.Action.SELF_CLAIM
+    )
+    if basis == AccessGrant.Basis.BREAK_GLASS and not actor.role.may_break_glass:
+        raise AccessRefused(f"Your role ({actor.role.name}) cannot use emergency access.")
+    if not actor.role.reads_records:
+        raise AccessRefused(f"Your role ({actor.role.name}) does not read records.")
+    if reason_code == AccessGrant.Reason.OTHER and not reason_text.strip():
+        raise AccessRefused("Explain the reason when you choose 'Other'.")
+    person = _person_for_emergency(nhs_number, date_of_birth)
+    detail = {"reason_code": reason_code}
+    if person is None:
+        access_event_record(
+            actor=actor,
+            action=action,
+            outcome=AccessEvent.Outcome.DENIED,
+            basis_detail=reason_text,
+            detail={**detail, "found": False},
+        )
+        raise PersonNotFound(nhs_number)
+    with transaction.atomic():
+        return _access_grant_create(
+            actor=actor,
+            basis=basis,
+            person=person,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            action=action,
+            detail=detail,
+        )
+
+
+def _access_grant_create(
+    *, actor: Actor, basis: str, person: Person, reason_code: str, reason_text: str, action: str, detail: dict
+) -> AccessGrant:
+    from audit.models import PrivacyAlert
+    from audit.services import access_event_record, privacy_alert_raise
+
+    duration = BREAK_GLASS_DURATION if basis == AccessGrant.Basis.BREAK_GLASS else SELF_CLAIM_DURATION
+    grant = AccessGrant.objects.create(
+        user=actor.user,
+        membership=actor.membership,
+        person=person,
+        basis=basis,
+        reason_code=reason_code,
+        reason_text=reason_text.strip(),
+        expires_at=timezone.now() + duration,
+    )
+    event = access_event_record(
+        actor=actor,
+        action=action,
+        person=person,
+        basis=basis,
+        basis_detail=f"{grant.get_reason_code_display()}: {grant.reason_text}".strip(": "),
+        detail={**detail, "grant": grant.pk},
+    )
+    kind = (
+        PrivacyAlert.Kind.BREAK_GLASS
+        if basis == AccessGrant.Basis.BREAK_GLASS
+        else PrivacyAlert.Kind.SELF_CLAIM
+    )
+    privacy_alert_raise(
+        kind=kind, user=actor.user, person_id=person.pk, access_grant=grant, access_event=event
+    )
+    return grant
+
+
+@transaction.atomic
+def care_relationship_grant(
+    *, person: Person, user: User, granted_by: User | None, expires_at=None, reason: str = ""
+) -> PersonUserObjectPermission:
+    """An explicit relationship on one person (django-guardian object permission), renewed if it exists."""
+    assign_perm("records.view_person", user, person)
+    grant = PersonUserObjectPermission.objects.get(
+        user=user, content_object=person, permission__codename="view_person"
+    )
+    grant.expires_at, grant.granted_by, grant.reason = expires_at, granted_by, reason
+    grant.save(update_fields=["expires_at", "granted_by", "reason"])
+    return grant
+
+
+def care_relationship_end(*, person: Person, user: User) -> None:
+    remove_perm("records.view_person", user, person)
