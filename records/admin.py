@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from records.models import (
+    AccessGrant,
     Entry,
     EntryCategory,
     LocalIdentifier,
@@ -12,7 +13,9 @@ from records.models import (
     Organisation,
     Person,
     PersonAddress,
+    PersonUserObjectPermission,
     Role,
+    SensitiveCode,
     SourceSystem,
     User,
 )
@@ -30,6 +33,10 @@ class OrganisationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind"]
     search_fields = ["name", "ods_code"]
+
+    @admin.display(description="Active users / licences")
+    def users_and_licences(self, obj: Organisation) -> str:
+        return f"{obj.active_user_count()} / {obj.licences if obj.licences is not None else 'no limit'}"
 
     @admin.display(boolean=True, description="Sharing now")
     def sharing_now(self, obj: Organisation) -> bool:
@@ -131,3 +138,66 @@ class StaffUserAdmin(UserAdmin):
     ordering = ["email"]
     inlines = [MembershipInline]
     fieldsets = (*UserAdmin.fieldsets, ("NHS identity", {"fields": ["sds_user_id"]}))
+
+
+@admin.register(AccessGrant)
+class AccessGrantAdmin(admin.ModelAdmin):
+    """Break-glass and self-claimed access: every one waits for the privacy officer's review."""
+
+    list_display = ["created_at", "basis", "user", "membership", "reason_code", "expires_at", "review"]
+    list_filter = ["review", "basis", "reason_code"]
+    search_fields = ["=person__nhs_number", "user__email"]
+    readonly_fields = [
+        "user",
+        "membership",
+        "person",
+        "basis",
+        "reason_code",
+        "reason_text",
+        "created_at",
+        "expires_at",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    fields = [*readonly_fields, "review", "review_note"]
+    list_select_related = ["user", "membership__organisation", "membership__role"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if "review" in form.changed_data and obj.review != AccessGrant.Review.PENDING:
+            obj.reviewed_by, obj.reviewed_at = request.user, timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PersonUserObjectPermission)
+class GrantedRelationshipAdmin(admin.ModelAdmin):
+    """Care relationships granted on one person, for cases the data does not show (an MDT, a new team)."""
+
+    list_display = ["user", "content_object", "expires_at", "granted_by", "reason"]
+    raw_id_fields = ["user", "content_object"]
+    fields = ["user", "content_object", "expires_at", "reason"]
+    search_fields = ["user__email", "=content_object__nhs_number"]
+
+    def save_model(self, request, obj, form, change):
+        from records.access import care_relationship_grant
+
+        grant = care_relationship_grant(
+            person=obj.content_object,
+            user=obj.user,
+            granted_by=request.user,
+            expires_at=obj.expires_at,
+            reason=obj.reason,
+        )
+        obj.pk = grant.pk
+
+
+@admin.register(SensitiveCode)
+class SensitiveCodeAdmin(admin.ModelAdmin):
+    list_display = ["display", "code", "code_system", "sensitivity"]
+    list_filter = ["sensitivity"]
+    search_fields = ["code", "display"]

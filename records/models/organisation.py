@@ -43,7 +43,9 @@ class Organisation(models.Model):
     data_controller_name = models.CharField(max_length=200, blank=True)
     data_controller_email = models.EmailField(blank=True)
     data_controller_phone = models.CharField(max_length=40, blank=True)
-    licences = models.PositiveIntegerField(default=0, help_text="User accounts this partner may hold.")
+    licences = models.PositiveIntegerField(
+        null=True, blank=True, help_text="User accounts this partner may hold. Blank: no limit."
+    )
     allows_self_claim = models.BooleanField(
         default=False,
         help_text="Staff may self-claim a care relationship, with a reason; each one is reviewed.",
@@ -68,6 +70,9 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ods_code})"
+
+    def active_user_count(self) -> int:
+        return self.memberships.filter(is_active=True, user__is_active=True).values("user").distinct().count()
 
     def is_sharing_on(self, day: date | None = None) -> bool:
         day = day or timezone.localdate()

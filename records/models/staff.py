@@ -68,3 +68,21 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} - {self.role} at {self.organisation.ods_code}"
+
+    def clean(self) -> None:
+        """A partner may hold only as many user accounts as it has licences."""
+        from django.core.exceptions import ValidationError
+
+        organisation = self.organisation
+        if not self.is_active or organisation.licences is None or self.user_id is None:
+            return
+        users = set(
+            Membership.objects.filter(organisation=organisation, is_active=True, user__is_active=True)
+            .exclude(pk=self.pk)
+            .values_list("user_id", flat=True)
+        )
+        if self.user_id not in users and len(users) >= organisation.licences:
+            raise ValidationError(
+                f"{organisation.name} has used all {organisation.licences} of its licences "
+                f"({len(users)} active users). Deactivate an account or ask for more licences."
+            )
