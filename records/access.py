@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, Func, IntegerField, OuterRef, Q, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -200,14 +200,13 @@ def _alerts_for_opening(*, actor: Actor, person: Person) -> list[str]:
     return kinds
 
 
-def person_open(*, actor: Actor, person_id: int, action: str, detail: dict | None = None) -> OpenedRecord:
-    """Open a person's record, or part of it, for this actor: the one door for every page, export and API.
-
-    Writes the access event first, in the same transaction, so nothing is shown if it cannot be written;
-    a refusal is written too, and raises PersonNotFound whether or not the person exists.
-    """
+def person_for(
+    *, actor: Actor, person_id: int, action: str, detail: dict | None = None
+) -> tuple[Person, Basis]:
+    """The person and the basis on which this actor may open them. Otherwise the refusal is written to
+    the trail and PersonNotFound raised, whether or not the person exists."""
     from audit.models import AccessEvent
-    from audit.services import access_event_record, privacy_alert_raise
+    from audit.services import access_event_record
 
     person = person_list_visible_to(actor=actor).filter(pk=person_id).first()
     basis = access_basis(actor=actor, person=person) if person else None
@@ -215,13 +214,26 @@ def person_open(*, actor: Actor, person_id: int, action: str, detail: dict | Non
         access_event_record(
             actor=actor, action=action, person_id=person_id, outcome=AccessEvent.Outcome.DENIED, detail=detail
         )
-        raise PersonNotFound(person_id)  # the refusal stays written: it is not inside a rolled-back block
-    with transaction.atomic():
-        event = access_event_record(
-            actor=actor, action=action, person=person, basis=basis.value, detail=detail
-        )
-        for kind in _alerts_for_opening(actor=actor, person=person):
-            privacy_alert_raise(kind=kind, user=actor.user, person_id=person.pk, access_event=event)
+        raise PersonNotFound(person_id)
+    return person, basis
+
+
+@transaction.atomic
+def person_shown(*, actor: Actor, person: Person, basis: Basis, action: str, detail: dict | None = None):
+    """Write what is about to be shown, and raise the privacy officer's alerts. Call before rendering:
+    if this fails, nothing is shown (fail closed)."""
+    from audit.services import access_event_record, privacy_alert_raise
+
+    event = access_event_record(actor=actor, action=action, person=person, basis=basis.value, detail=detail)
+    for kind in _alerts_for_opening(actor=actor, person=person):
+        privacy_alert_raise(kind=kind, user=actor.user, person_id=person.pk, access_event=event)
+    return event
+
+
+def person_open(*, actor: Actor, person_id: int, action: str, detail: dict | None = None) -> OpenedRecord:
+    """Open a person's record for this actor (exports, APIs): check, then audit, in one call."""
+    person, basis = person_for(actor=actor, person_id=person_id, action=action, detail=detail)
+    event = person_shown(actor=actor, person=person, basis=basis, action=action, detail=detail)
     return OpenedRecord(person=person, basis=basis, access_event=event)
 
 
@@ -359,3 +371,65 @@ def care_relationship_grant(
 
 def care_relationship_end(*, person: Person, user: User) -> None:
     remove_perm("records.view_person", user, person)
+
+
+class Levenshtein(Func):
+    function = "levenshtein"
+    output_field = IntegerField()
+
+
+class Soundex(Func):
+    function = "soundex"
+    output_field = CharField()
+
+
+def person_search(
+    *,
+    actor: Actor,
+    nhs_number: str = "",
+    name: str = "",
+    date_of_birth=None,
+    postcode: str = "",
+    limit: int = 25,
+) -> list[Person]:
+    """Find people among those the actor may open. Someone they may not open is never in the results,
+    so a search matching only such people looks exactly like one matching nobody.
+
+    By NHS number (spaces allowed), or by name with date of birth and/or postcode. Names match fuzzily
+    (trigram similarity, so typos match) on the family name or any part of a hyphenated or
+    double-barrelled one, and on given names when two words are given.
+    """
+    from django.contrib.postgres.search import TrigramWordSimilarity
+    from django.db.models import Value
+    from django.db.models.functions import Greatest, Lower
+
+    people = person_list_visible_to(actor=actor)
+    number = nhs_numbers.normalise(nhs_number)
+    if number:
+        return list(people.filter(nhs_number=number)[:limit])
+    words = [w for w in name.replace(",", " ").split() if w]
+    if not words or (date_of_birth is None and not postcode):
+        return []
+    if date_of_birth is not None:
+        people = people.filter(date_of_birth=date_of_birth)
+    if postcode:
+        people = people.filter(
+            addresses__period_end__isnull=True,
+            addresses__postcode__iexact=" ".join(postcode.upper().split()),
+        )
+    family = words[-1] if len(words) > 1 else words[0]
+    people = people.annotate(
+        name_score=Greatest(
+            TrigramWordSimilarity(family, "family_name"), TrigramWordSimilarity(words[0], "family_name")
+        ),
+        name_distance=Levenshtein(Lower("family_name"), Value(family.lower())),
+        name_sound=Soundex("family_name"),
+    ).filter(
+        # trigrams catch parts of hyphenated and double-barrelled names, edit distance and soundex
+        # catch typos and transpositions (Smtih, Smyth)
+        Q(name_score__gte=0.45) | Q(name_distance__lte=2) | Q(name_sound=Soundex(Value(family)))
+    )
+    if len(words) > 1:
+        people = people.annotate(given_score=TrigramWordSimilarity(words[0], "given_names"))
+        people = people.filter(Q(given_score__gte=0.45) | Q(name_score__gte=0.8))
+    return list(people.distinct().order_by("-name_score", "family_name", "given_names")[:limit])

@@ -7,7 +7,7 @@ from tests.records.factories import MembershipFactory, OrganisationFactory, Role
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def test_a_professional_signs_in_and_sees_the_roles_they_can_act_in(live_server, page, screenshot):
+def test_a_professional_signs_in_and_lands_on_find_a_person(live_server, page, screenshot):
     practice = OrganisationFactory(ods_code="J81005", name="Bridport Medical Centre", kind="gp_practice")
     membership = MembershipFactory(organisation=practice, role=RoleFactory(code="gp", name="GP"))
 
@@ -20,11 +20,10 @@ def test_a_professional_signs_in_and_sees_the_roles_they_can_act_in(live_server,
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
-    expect(page).to_have_url(f"{live_server.url}/")
-    table = page.get_by_role("table", name="Your organisations and roles")
-    expect(table).to_contain_text("Bridport Medical Centre")
-    expect(table).to_contain_text("J81005")
-    screenshot("home")
+    # One role: straight to finding a person.
+    expect(page).to_have_url(f"{live_server.url}/people/")
+    expect(page.get_by_role("heading", name="Find a person")).to_be_visible()
+    screenshot("find-a-person")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
