@@ -96,12 +96,14 @@ def anomaly_report(*, days: int = 30, volume_floor: int = 30) -> list[Anomaly]:
             )
     per_user_day = list(
         views.annotate(day=TruncDate("occurred_at"))
+        .order_by()  # the model's ordering would otherwise join the GROUP BY
         .values("user_display", "day")
         .annotate(people=Count("person_id", distinct=True))
     )
     counts = [row["people"] for row in per_user_day]
     if len(counts) >= 2:
-        threshold = max(volume_floor, statistics.mean(counts) + 3 * statistics.pstdev(counts))
+        # The median user-day is robust to the very outliers we look for (a mean and deviation are not).
+        threshold = max(volume_floor, 4 * statistics.median(counts))
         for row in per_user_day:
             if row["people"] > threshold:
                 anomalies.append(

@@ -30,6 +30,7 @@ class OrganisationAdmin(admin.ModelAdmin):
         "sharing_agreement_from",
         "sharing_agreement_to",
         "sharing_now",
+        "users_and_licences",
     ]
     list_filter = ["kind"]
     search_fields = ["name", "ods_code"]
