@@ -10,12 +10,20 @@ organisations and safeguarding items unless their role handles safeguarding.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import CharField, Exists, Func, IntegerField, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    Exists,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -30,9 +38,7 @@ from records.models import (
     Organisation,
     Person,
     PersonUserObjectPermission,
-    SensitiveCode,
     Sensitivity,
-    SourceSystem,
     User,
 )
 
@@ -72,6 +78,8 @@ class Actor:
     client_ip: str | None = None
     session_ref: str = ""
     launched_by: str = ""  # partner system, for a context launch
+    # Per-request memo of the small lookup tables; an Actor lives for one request.
+    memo: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     @property
     def organisation(self) -> Organisation:
@@ -82,18 +90,47 @@ class Actor:
         return self.membership.role
 
 
-def _visible_entries() -> QuerySet[Entry]:
+@dataclass(frozen=True)
+class _Lookups:
+    live_sources: list[int]
+    sharing_organisations: list[int]
+
+
+_LOOKUPS_SQL = """
+SELECT (SELECT coalesce(array_agg(id), '{}') FROM records_sourcesystem WHERE mode = 'live'),
+       (SELECT coalesce(array_agg(id), '{}') FROM records_organisation
+         WHERE sharing_agreement_from <= %(today)s
+           AND (sharing_agreement_to IS NULL OR sharing_agreement_to >= %(today)s))
+"""
+
+
+def _lookups(actor: Actor | None = None) -> _Lookups:
+    """The small tables every rule consults (a region has hundreds of sources and organisations), read
+    in one round trip and passed as values, so the planner uses the person index and never joins per row."""
+    if actor is not None and "lookups" in actor.memo:
+        return actor.memo["lookups"]
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOKUPS_SQL, {"today": timezone.localdate()})
+        live, sharing = cursor.fetchone()
+    lookups = _Lookups(list(live), list(sharing))
+    if actor is not None:
+        actor.memo["lookups"] = lookups
+    return lookups
+
+
+def _visible_entries(lookups: _Lookups | None = None) -> QuerySet[Entry]:
     """Entries from live sources whose organisation shares today."""
+    lookups = lookups or _lookups()
     return Entry.objects.filter(
-        source_system__mode=SourceSystem.Mode.LIVE,
-        source_organisation__in=Organisation.objects.sharing_on(timezone.localdate()),
+        source_system_id__in=lookups.live_sources, source_organisation_id__in=lookups.sharing_organisations
     )
 
 
 def _relationship_conditions(actor: Actor) -> dict[Basis, Q]:
+    lookups = _lookups(actor)
     now = timezone.now()
     window = relationship_window()
-    contact = _visible_entries().filter(
+    contact = _visible_entries(lookups).filter(
         person=OuterRef("pk"),
         source_organisation=actor.organisation,
         category__in=CONTACT_CATEGORIES,
@@ -112,7 +149,7 @@ def _relationship_conditions(actor: Actor) -> dict[Basis, Q]:
         ),
     }
     if actor.membership.team:
-        allocated = _visible_entries().filter(
+        allocated = _visible_entries(lookups).filter(
             person=OuterRef("pk"),
             source_organisation=actor.organisation,
             category=EntryCategory.CARE_PLAN,
@@ -137,19 +174,82 @@ def person_list_visible_to(*, actor: Actor) -> QuerySet[Person]:
     return Person.objects.filter(visible)
 
 
-def access_basis(*, actor: Actor, person: Person) -> Basis | None:
+# The same rules as _relationship_conditions, as one statement for one person: this runs on every page
+# view, where building the ORM expression cost more than the query. The permission matrix tests check
+# both paths against the same cases.
+_BASIS_SQL = """
+WITH contact AS (
+    SELECT e.category, e.occurred_at, e.allocated_team FROM records_entry e
+     WHERE e.person_id = %(person)s AND e.source_organisation_id = %(organisation)s
+       AND e.source_system_id = ANY(%(live)s) AND e.source_organisation_id = ANY(%(sharing)s)
+)
+SELECT p.registered_practice_id IS NOT DISTINCT FROM %(organisation)s,
+       EXISTS (SELECT 1 FROM contact WHERE category = ANY(%(contact_categories)s)
+                AND occurred_at BETWEEN %(window_start)s AND %(window_end)s),
+       %(team)s <> '' AND EXISTS (SELECT 1 FROM contact
+                                  WHERE category = 'care_plan' AND allocated_team = %(team)s),
+       EXISTS (SELECT 1 FROM records_personuserobjectpermission g
+                WHERE g.content_object_id = p.id AND g.user_id = %(user)s
+                  AND (g.expires_at IS NULL OR g.expires_at > %(now)s)),
+       EXISTS (SELECT 1 FROM records_accessgrant a WHERE a.person_id = p.id AND a.user_id = %(user)s
+                AND a.basis = 'self_claim' AND a.expires_at > %(now)s),
+       EXISTS (SELECT 1 FROM records_accessgrant a WHERE a.person_id = p.id AND a.user_id = %(user)s
+                AND a.basis = 'break_glass' AND a.expires_at > %(now)s)
+FROM records_person p WHERE p.id = %(person)s
+"""
+_BASIS_ORDER = (
+    Basis.REGISTERED,
+    Basis.CONTACT,
+    Basis.ALLOCATED_TEAM,
+    Basis.GRANTED,
+    Basis.SELF_CLAIM,
+    Basis.BREAK_GLASS,
+)
+
+
+def access_basis(*, actor: Actor, person: Person, lookups: _Lookups | None = None) -> Basis | None:
     """The strongest relationship that lets the actor open this person (derived before granted before
     self-claimed before break-glass), or None."""
     if not actor.membership.is_active or not actor.role.reads_records:
         return None
-    for basis, condition in _relationship_conditions(actor).items():
-        if Person.objects.filter(condition, pk=person.pk).exists():
-            return basis
-    return None
+    lookups = lookups or _lookups(actor)
+    now = timezone.now()
+    params = {
+        "person": person.pk,
+        "organisation": actor.organisation.pk,
+        "user": actor.user.pk,
+        "team": actor.membership.team,
+        "live": lookups.live_sources,
+        "sharing": lookups.sharing_organisations,
+        "contact_categories": [c.value for c in CONTACT_CATEGORIES],
+        "now": now,
+        "window_start": now - relationship_window(),
+        "window_end": now + relationship_window(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_BASIS_SQL, params)
+        row = cursor.fetchone()
+    return next((basis for basis, holds in zip(_BASIS_ORDER, row or (), strict=False) if holds), None)
 
 
-def _sensitive_code() -> Exists:
-    return Exists(SensitiveCode.objects.filter(code=OuterRef("code"), code_system=OuterRef("code_system")))
+# Which of a person's entries a role sees, as one predicate (the hottest path in the product: building
+# the same condition with the ORM cost more than running it):
+# - from a live source whose organisation shares today, in a category the role sees;
+# - safeguarding items only for roles that handle safeguarding, from any organisation;
+# - items flagged sensitive by the source, or coded with anything on the sensitive list, only inside the
+#   organisation that recorded them;
+# - everything else, to every role that sees the category.
+_ENTRY_RULE_SQL = """
+records_entry.source_system_id = ANY(%s) AND records_entry.source_organisation_id = ANY(%s)
+AND records_entry.category = ANY(%s)
+AND CASE
+    WHEN records_entry.sensitivity = 'safeguarding' THEN %s
+    WHEN records_entry.sensitivity = 'normal' AND NOT EXISTS (
+        SELECT 1 FROM records_sensitivecode sc
+         WHERE sc.code = records_entry.code AND sc.code_system = records_entry.code_system) THEN true
+    ELSE records_entry.source_organisation_id = %s
+END
+"""
 
 
 def entry_list_visible_to(*, actor: Actor, person: Person, categories=None) -> QuerySet[Entry]:
@@ -157,16 +257,15 @@ def entry_list_visible_to(*, actor: Actor, person: Person, categories=None) -> Q
     allowed = set(actor.role.categories)
     if categories is not None:
         allowed &= set(categories)
-    own = Q(source_organisation=actor.organisation)
-    normal = Q(sensitivity=Sensitivity.NORMAL) & ~Q(_sensitive_code())
-    sensitive = (Q(sensitivity__in=SOURCE_ONLY_SENSITIVITIES) | Q(_sensitive_code())) & own
-    # Safeguarding items: only roles that handle safeguarding, from any organisation.
-    safeguarding = Q(sensitivity=Sensitivity.SAFEGUARDING) if actor.role.sees_safeguarding else Q(pk__in=[])
-    return (
-        _visible_entries()
-        .filter(person=person, category__in=allowed)
-        .filter(normal | sensitive | safeguarding)
-    )
+    lookups = _lookups()
+    params = [
+        lookups.live_sources,
+        lookups.sharing_organisations,
+        sorted(allowed),
+        bool(actor.role.sees_safeguarding),
+        actor.organisation.pk,
+    ]
+    return Entry.objects.filter(person=person).extra(where=[_ENTRY_RULE_SQL], params=params)  # noqa: S610
 
 
 def restricted_information_exists(*, actor: Actor, person: Person) -> bool:
@@ -208,7 +307,7 @@ def person_for(
     from audit.models import AccessEvent
     from audit.services import access_event_record
 
-    person = person_list_visible_to(actor=actor).filter(pk=person_id).first()
+    person = Person.objects.filter(pk=person_id).first()
     basis = access_basis(actor=actor, person=person) if person else None
     if person is None or basis is None:
         access_event_record(

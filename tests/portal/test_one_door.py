@@ -76,7 +76,7 @@ def strip_tokens(response) -> bytes:
 class TestSearch:
     def test_finds_by_nhs_number_with_spaces_and_audits_the_search(self, client):
         practice = GpPracticeFactory()
-        person = PersonFactory(registered_practice=practice, nhs_number="9990000018")
+        person = PersonFactory(registered_practice=practice, nhs_number="9990000018", family_name="Hardy")
         gp = actor_at(practice, role_=role("gp"))
         client.force_login(gp.user)
 
