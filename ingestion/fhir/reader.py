@@ -15,6 +15,7 @@ Claims, EPS dispensing) would ever load. See docs/decisions/0003-fhir-and-csv-ma
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,14 +58,32 @@ SILENT_TYPES = DIRECTORY_TYPES | {"MessageHeader"}
 _LISTED_ENTRIES = 20
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
-    """Pass 1's note on one clinical entry: where its patient is named, and its key."""
+    """Pass 1's note on one clinical entry: where its patient is named, as (reference, identifier)
+    pairs rather than the parsed dicts, which cost several times more to keep for every entry."""
 
     resource_type: str
     full_url: str | None
-    patient_refs: list[dict[str, Any]]
-    key: str
+    patient_refs: list[tuple[str | None, tuple[str, str] | None]]
+
+    def references(self) -> Iterator[dict[str, Any]]:
+        for literal, identifier in self.patient_refs:
+            reference: dict[str, Any] = {}
+            if literal is not None:
+                reference["reference"] = literal
+            if identifier is not None:
+                reference["identifier"] = {"system": identifier[0], "value": identifier[1]}
+            yield reference
+
+
+def _compact(reference: dict[str, Any]) -> tuple[str | None, tuple[str, str] | None]:
+    literal = reference.get("reference") if isinstance(reference.get("reference"), str) else None
+    identifier = reference.get("identifier")
+    if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
+        system = identifier.get("system") if isinstance(identifier.get("system"), str) else ""
+        return literal, (sys.intern(system), identifier["value"])
+    return literal, None
 
 
 @dataclass
@@ -343,7 +362,7 @@ class FhirReader:
                 found = self._index.patient(reference, full_url, resource.get("contained"))
                 if isinstance(found, PatientRef):
                     refs[position] = {"identifier": _identifier_of(found)}
-        self._pending[at] = _Pending(resource_type, full_url, refs, key)
+        self._pending[at] = _Pending(sys.intern(resource_type), full_url, [_compact(ref) for ref in refs])
         if resource_type == "DiagnosticReport":
             self._reports.append((key, full_url, dicts(resource.get("result"))))
 
@@ -351,7 +370,7 @@ class FhirReader:
         for at, pending in self._pending.items():
             element = PATIENT_ELEMENT[pending.resource_type]
             reasons = []
-            for reference in pending.patient_refs:
+            for reference in pending.references():
                 found = self._index.patient(reference, pending.full_url)
                 if isinstance(found, PatientRef):
                     self._attributed[at] = found
@@ -381,6 +400,8 @@ class FhirReader:
             )
         if not self._pending and not self._index.patients and not any(i.is_error for i in self.issues):
             self._issue(Severity.WARNING, IssueCode.INFORMATIONAL, "the body holds nothing the record stores")
+        # Pass 2 needs only who each entry belongs to.
+        self._pending.clear()
 
     # ---- pass 2 ------------------------------------------------------------------------------------
 
@@ -429,20 +450,20 @@ class FhirReader:
             if patient is None:
                 continue
             resource = entry.resource
-            pending = self._pending[at]
+            resource_type = resource["resourceType"]
             ctx = MapContext(
                 index=self._index,
                 entry=at,
                 full_url=entry.full_url,
                 patient=patient,
-                business_key=pending.key,
+                business_key=business_key(resource, entry.full_url) or "",
                 source_updated_at=self._source_time(),
                 parent_key=self._parents.get(at),
             )
             try:
-                result = MAPPERS[pending.resource_type](resource, ctx)
+                result = MAPPERS[resource_type](resource, ctx)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                self._late_error(f"could not be mapped ({type(exc).__name__}: {exc})", pending, at)
+                self._late_error(f"could not be mapped ({type(exc).__name__}: {exc})", resource_type, at)
                 continue
             if isinstance(result, Skip):
                 self._issue(
@@ -451,7 +472,9 @@ class FhirReader:
                 continue
             broken = validation_issues(result.resource)
             if broken:
-                self._late_error(f"was mapped to invalid FHIR: {broken[0][1]}: {broken[0][2]}", pending, at)
+                self._late_error(
+                    f"was mapped to invalid FHIR: {broken[0][1]}: {broken[0][2]}", resource_type, at
+                )
                 continue
             batches.add(patient.key, result)
             if batches.size >= batch_size:
@@ -468,8 +491,8 @@ class FhirReader:
                     patient=self._draft(patient), warnings=self._patient_warnings.get(patient.entry, [])
                 )
 
-    def _late_error(self, text: str, pending: _Pending, at: int) -> None:
-        self._issue(Severity.ERROR, IssueCode.PROCESSING, text, pending.resource_type, entry=at)
+    def _late_error(self, text: str, resource_type: str, at: int) -> None:
+        self._issue(Severity.ERROR, IssueCode.PROCESSING, text, resource_type, entry=at)
         if self.atomic:
             self._failed_late = True
 

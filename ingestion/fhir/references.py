@@ -4,6 +4,7 @@ conditional references (`Patient?identifier=system|value`) and logical reference
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +30,7 @@ _TYPED_TAIL = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryInfo:
     """Just enough of every entry to rewrite references to it once the entry itself is gone."""
 
@@ -105,12 +106,12 @@ class BundleIndex:
     _patients_by_id: dict[tuple[str, str], PatientRef] = field(default_factory=dict)
 
     def add(self, index: int, full_url: str | None, resource: dict[str, Any]) -> None:
-        resource_type = resource["resourceType"]
+        resource_type = sys.intern(resource["resourceType"])
         resource_id = resource.get("id") if isinstance(resource.get("id"), str) else None
         identifier = None
         for candidate in resource.get("identifier") or []:
             if isinstance(candidate, dict) and isinstance(candidate.get("value"), str):
-                identifier = (str(candidate.get("system") or ""), candidate["value"])
+                identifier = (sys.intern(str(candidate.get("system") or "")), candidate["value"])
                 break
         self.entries[index] = EntryInfo(resource_type, resource_id, identifier)
         if full_url:
