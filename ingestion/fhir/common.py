@@ -155,17 +155,22 @@ def usable_identifier(resource: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-def business_key(resource: dict[str, Any], full_url: str | None) -> str | None:
+def business_key(resource: dict[str, Any], full_url: str | None, *, by_identifier: bool = True) -> str | None:
     """`Type|system|value` from the identifier, else `Type/id`, else `Type|fullUrl`; None if none.
 
-    Prefixed with the resource type so that keys stay unique within one source.
+    Prefixed with the resource type so that keys stay unique within one source. A DocumentReference's
+    own identifier is its masterIdentifier: its `identifier` list holds "other identifiers" (BaRS puts
+    the referral's id on every document of the referral), so its id comes before those.
     """
     resource_type = resource.get("resourceType", "")
-    identifier = usable_identifier(resource)
+    resource_id = resource.get("id") if isinstance(resource.get("id"), str) and resource["id"] else None
+    identifier = usable_identifier(resource) if by_identifier else None
+    if resource_type == "DocumentReference" and resource_id and not dicts(resource.get("masterIdentifier")):
+        identifier = None
     if identifier:
         key = f"{resource_type}|{identifier['system']}|{identifier['value']}"
-    elif isinstance(resource.get("id"), str) and resource["id"]:
-        key = f"{resource_type}/{resource['id']}"
+    elif resource_id:
+        key = f"{resource_type}/{resource_id}"
     elif full_url:
         key = f"{resource_type}|{full_url}"
     else:

@@ -61,6 +61,9 @@ class Issue:
         base = f"Bundle.entry[{self.entry}]"
         if not self.element:
             return base
+        if self.element.startswith("Bundle.entry."):
+            # A problem with the entry itself (its request, its missing resource), not its resource.
+            return base + self.element.removeprefix("Bundle.entry")
         resource_type, _, path = self.element.partition(".")
         expression = f"{base}.resource.ofType({resource_type})"
         return f"{expression}.{path}" if path else expression

@@ -54,7 +54,7 @@ from ingestion.fhir.validation import is_resource_type, validation_issues
 ATOMIC_BUNDLE_TYPES = frozenset({"transaction", "message", "document"})
 READ_BUNDLE_TYPES = ATOMIC_BUNDLE_TYPES | {"batch", "collection", "searchset"}
 # Read for what other entries point at; never reported as skipped.
-SILENT_TYPES = DIRECTORY_TYPES | {"MessageHeader"}
+SILENT_TYPES = DIRECTORY_TYPES
 _LISTED_ENTRIES = 20
 
 
@@ -140,6 +140,9 @@ class FhirReader:
         # (resource type, reason, element) → entries skipped for it
         self._skipped: dict[tuple[str, str, str], list[int]] = defaultdict(list)
         self._patient_warnings: dict[int, list[str]] = {}
+        # Hashes of the keys met so far, and the entries that had to fall back to their id.
+        self._key_hashes: set[int] = set()
+        self._key_fallback: dict[int, str] = {}
         self._drafts: dict[str, PatientDraft] = {}
         self.issues = [issue for issue in self.issues if issue.entry is None]
 
@@ -276,7 +279,7 @@ class FhirReader:
     def _index_entry(self, entry: BundleEntry) -> None:
         at = entry.index
         if not isinstance(entry.raw, dict):
-            self._issue(Severity.ERROR, IssueCode.STRUCTURE, "the entry is not an object", entry=at)
+            self._issue(Severity.ERROR, IssueCode.STRUCTURE, "the entry is not an object", "Bundle.entry", at)
             return
         resource = entry.resource
         if resource is None:
@@ -286,13 +289,20 @@ class FhirReader:
                     Severity.WARNING,
                     IssueCode.NOT_SUPPORTED,
                     f"{method} requests are not carried out",
+                    "Bundle.entry.request.method",
                     entry=at,
                 )
             else:
-                self._issue(Severity.ERROR, IssueCode.REQUIRED, "the entry has no resource", entry=at)
+                self._issue(
+                    Severity.ERROR,
+                    IssueCode.REQUIRED,
+                    "the entry has no resource",
+                    "Bundle.entry.resource",
+                    at,
+                )
             return
         if not isinstance(resource, dict):
-            self._issue(Severity.ERROR, IssueCode.STRUCTURE, "the resource is not an object", entry=at)
+            self._issue(Severity.ERROR, IssueCode.STRUCTURE, "is not an object", "Bundle.entry.resource", at)
             return
         resource_type = resource.get("resourceType")
         if not isinstance(resource_type, str) or not is_resource_type(resource_type):
@@ -349,6 +359,26 @@ class FhirReader:
                 entry=at,
             )
             return
+        if hash(key) in self._key_hashes:
+            fallback = business_key(resource, full_url, by_identifier=False)
+            if fallback is None or hash(fallback) in self._key_hashes:
+                self._issue(
+                    Severity.ERROR,
+                    IssueCode.PROCESSING,
+                    f"shares its key {key!r} with another entry and has no id of its own",
+                    element=f"{resource_type}.identifier",
+                    entry=at,
+                )
+                return
+            self._issue(
+                Severity.WARNING,
+                IssueCode.VALUE,
+                f"another entry has the same identifier ({key}); keyed by its id instead",
+                element=f"{resource_type}.identifier",
+                entry=at,
+            )
+            key = self._key_fallback[at] = fallback
+        self._key_hashes.add(hash(key))
         element = PATIENT_ELEMENT[resource_type]
         if element == "participant":
             refs = [
@@ -399,7 +429,18 @@ class FhirReader:
                 entry=entries[0] if len(entries) == 1 or self._kind == "ndjson" else None,
             )
         if not self._pending and not self._index.patients and not any(i.is_error for i in self.issues):
-            self._issue(Severity.WARNING, IssueCode.INFORMATIONAL, "the body holds nothing the record stores")
+            kinds = sorted({self._index.entries[at].resource_type for at in self._index.directory})
+            for kind in kinds:
+                self._issue(
+                    Severity.WARNING,
+                    IssueCode.NOT_SUPPORTED,
+                    f"{kind} is not stored on its own; it is read to resolve other entries' references",
+                    kind,
+                )
+            if not kinds and not self._skipped:
+                self._issue(
+                    Severity.WARNING, IssueCode.INFORMATIONAL, "the body holds nothing the record stores"
+                )
         # Pass 2 needs only who each entry belongs to.
         self._pending.clear()
 
@@ -456,7 +497,7 @@ class FhirReader:
                 entry=at,
                 full_url=entry.full_url,
                 patient=patient,
-                business_key=business_key(resource, entry.full_url) or "",
+                business_key=self._key_fallback.get(at) or business_key(resource, entry.full_url) or "",
                 source_updated_at=self._source_time(),
                 parent_key=self._parents.get(at),
             )
