@@ -137,8 +137,8 @@ class JsonObjectStream:
             except json.JSONDecodeError as exc:
                 if self._eof:
                     detail = exc.msg
-                    if exc.pos >= len(self._buffer) - 1:
-                        detail += " (the body ends too early: truncated?)"
+                    if exc.msg.startswith("Unterminated") or exc.pos >= len(self._buffer) - 1:
+                        detail += "; the body ends before the JSON does (truncated?)"
                     raise self._error(detail, at=exc.pos) from exc
                 # Probably cut by the chunk boundary: read at least as much again, so that a long
                 # element costs linear time, then decode it once more from its start.
@@ -155,4 +155,4 @@ class JsonObjectStream:
 
     def _error(self, detail: str, at: int | None = None) -> FhirInputError:
         position = self._consumed + (self._pos if at is None else at)
-        return not_json(f"{detail} at character {position}")
+        return not_json(f"{detail} (character {position})")

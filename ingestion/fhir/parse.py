@@ -95,8 +95,14 @@ def iter_bundle_entries(
             yield entry_from(index, value)
 
 
-def iter_ndjson_entries(stream: IO[bytes] | IO[str]) -> Iterator[BundleEntry | FhirInputError]:
-    """One entry per non-blank line; a line that is not a JSON object yields its error instead."""
+@dataclass
+class BadLine:
+    index: int
+    message: str
+
+
+def iter_ndjson_entries(stream: IO[bytes] | IO[str]) -> Iterator[BundleEntry | BadLine]:
+    """One entry per non-blank line; a line that is not JSON yields a BadLine instead."""
     for number, line in enumerate(stream):
         text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
         text = text.strip().removeprefix("\ufeff")
@@ -105,7 +111,7 @@ def iter_ndjson_entries(stream: IO[bytes] | IO[str]) -> Iterator[BundleEntry | F
         try:
             resource = json.loads(text)
         except (ValueError, RecursionError) as exc:
-            yield not_json(f"line {number + 1}: {exc}")
+            yield BadLine(number, f"the line is not valid JSON: {exc}")
             continue
         yield BundleEntry(number, {"resource": resource}, resource=resource)
 

@@ -27,6 +27,7 @@ from ingestion.fhir.common import as_list, business_key, dicts, parse_datetime
 from ingestion.fhir.items import MAPPERS, PATIENT_ELEMENT, Skip, pre_skip, skip_reason
 from ingestion.fhir.outcome import FhirInputError, Issue, IssueCode, Severity, operation_outcome
 from ingestion.fhir.parse import (
+    BadLine,
     BundleEntry,
     body_format,
     entry_from,
@@ -207,9 +208,8 @@ class FhirReader:
         if self._format == "ndjson":
             self._kind = "ndjson"
             for entry in iter_ndjson_entries(open_body(self._body)):
-                if isinstance(entry, FhirInputError):
-                    line = int(entry.issue.diagnostics.rsplit("line ", 1)[1].split(":", 1)[0]) - 1
-                    self._issue(Severity.ERROR, IssueCode.STRUCTURE, entry.issue.diagnostics, entry=line)
+                if isinstance(entry, BadLine):
+                    self._issue(Severity.ERROR, IssueCode.STRUCTURE, entry.message, entry=entry.index)
                 else:
                     yield entry
             return

@@ -13,7 +13,7 @@ from records.fhir import InvalidFhirResource, validate_resource
 def is_resource_type(name: str) -> bool:
     try:
         get_fhir_model_class(name)
-    except KeyError:
+    except (KeyError, ValueError, AttributeError):
         return False
     return name[:1].isupper()
 

@@ -155,7 +155,7 @@ def _resource(element: ET.Element, path: str) -> dict[str, Any]:
         raise _structure(f"<{resource_type}> is not in the FHIR namespace {FHIR_NS}", path)
     try:
         model = get_fhir_model_class(resource_type)
-    except KeyError:
+    except (KeyError, ValueError, AttributeError):
         raise FhirInputError(
             error(IssueCode.NOT_SUPPORTED, f"{resource_type} is not a FHIR R4 resource type", resource_type)
         ) from None
