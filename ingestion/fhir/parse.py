@@ -59,10 +59,10 @@ def body_format(content_type: str | None, body: bytes | str) -> str:
         return "ndjson"
     if not content_type or mime == "application/octet-stream":
         start = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n" if isinstance(body, bytes) else "\ufeff \t\r\n")
-        first = start[:1].decode() if isinstance(start, bytes) else start[:1]
-        if first == "<":
+        first = start[:1]
+        if first in (b"<", "<"):
             return "xml"
-        if first == "{":
+        if first in (b"{", "{"):
             return "json"
     raise FhirInputError(
         error(
