@@ -2,6 +2,7 @@
 
 import io
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,12 @@ def test_spec_lists_every_package_type_and_the_columns_the_doc_describes():
         "shared-lives",
     }
     assert [column.name for column in COLUMNS] == HEADER.split(",")
+
+
+def test_the_csv_documentation_lists_every_column_and_package_type():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "social-care-csv.md").read_text()
+
+    for column in COLUMNS:
+        assert f"| `{column.name}` |" in doc
+    for code, (display, _) in PACKAGE_TYPES.items():
+        assert f"| `{code}` | {display} |" in doc
