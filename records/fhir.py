@@ -32,7 +32,7 @@ def _location(resource_type: str, loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part != "__root__":
+        elif part not in ("__root__", "root"):
             path += f".{part}"
     return path
 
@@ -44,7 +44,7 @@ def validate_resource(resource: dict[str, Any]) -> None:
         raise InvalidFhirResource("Resource", [FhirIssue("Resource.resourceType", "is missing")])
     try:
         model = get_fhir_model_class(resource_type)
-    except KeyError as exc:
+    except (KeyError, ValueError) as exc:
         raise InvalidFhirResource(
             resource_type, [FhirIssue(resource_type, "is not a FHIR resource type")]
         ) from exc
@@ -53,6 +53,11 @@ def validate_resource(resource: dict[str, Any]) -> None:
     except ValidationError as exc:
         issues = [FhirIssue(_location(resource_type, error["loc"]), error["msg"]) for error in exc.errors()]
         raise InvalidFhirResource(resource_type, issues) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        # fhir.resources raises these for a contained resource of an unknown type, among others.
+        raise InvalidFhirResource(
+            resource_type, [FhirIssue(resource_type, f"cannot be read: {exc}")]
+        ) from exc
 
 
 def is_valid_resource(resource: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ times, so a large Bundle is never held whole in memory.
 The all-or-nothing rule: a `transaction`, `message` or `document` Bundle with any error yields nothing.
 `batch`, `collection`, `searchset`, NDJSON and lone resources drop only the entries in error. Resource
 types the record does not hold are skipped with a warning, never an error, or no real bundle (Synthea's
-Claims, EPS dispensing) would ever load. See docs/decisions/0003-fhir-and-csv-mapping.md.
+Claims, EPS dispensing) would ever load. See docs/decisions/0008-fhir-and-csv-mapping.md.
 """
 
 from __future__ import annotations

@@ -130,3 +130,20 @@ def test_validation_names_the_element_at_fault():
     with pytest.raises(InvalidFhirResource) as error:
         validate_resource({"resourceType": "Observation", "code": {"text": "HbA1c"}})
     assert [issue.location for issue in error.value.issues] == ["Observation.status"]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        {"resourceType": "NotAThing"},
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "contained": [{"resourceType": "NotAThing", "id": "a"}],
+        },
+    ],
+)
+def test_validation_refuses_unknown_types_with_an_issue_not_a_crash(resource):
+    with pytest.raises(InvalidFhirResource):
+        validate_resource(resource)
