@@ -51,13 +51,14 @@ class EntryDraft:
         return self.resource["resourceType"]
 
 
-# Columns bound as one array each, then unnested: one statement for any number of rows.
+# Drafts are copied (COPY) into a temporary staging table, then upserted from it in one statement: COPY
+# costs a few microseconds a row where binding arrays costs hundreds (the driver escapes every JSON quote).
 _COLUMNS: tuple[tuple[str, str], ...] = (
     ("person_id", "bigint"),
     ("category", "text"),
     ("subtype", "text"),
     ("resource_type", "text"),
-    ("resource", "text"),
+    ("resource", "jsonb"),
     ("summary", "text"),
     ("occurred_at", "timestamptz"),
     ("ended_at", "timestamptz"),
@@ -71,27 +72,34 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("parent_business_key", "text"),
     ("business_key", "text"),
     ("source_updated_at", "timestamptz"),
-    ("provenance", "text"),
+    ("provenance", "jsonb"),
 )
+_STAGING_TABLE = "records_entry_upsert_staging"
+# Private to the session and dropped at commit; emptied before each batch of the same transaction.
+_CREATE_STAGING_SQL = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING_TABLE} "
+    f"({', '.join(f'{name} {kind}' for name, kind in _COLUMNS)}) ON COMMIT DROP"
+)
+_COPY_SQL = f"COPY {_STAGING_TABLE} ({', '.join(name for name, _ in _COLUMNS)}) FROM STDIN"
 
-_UPSERT_SQL = """
-WITH s AS (
-    SELECT * FROM unnest({arrays}) AS s({names})
-)
+# Only the module's own table name is formatted in.
+_UPSERT_SQL = f"""
 INSERT INTO records_entry AS e (
     person_id, category, subtype, resource_type, resource, summary, occurred_at, ended_at, review_due_on,
     code_system, code, code_display, status, allocated_team, sensitivity, parent_id, source_organisation_id,
-    source_system_id,
-    business_key, source_updated_at, version, provenance, created_at, updated_at
+    source_system_id, business_key, source_updated_at, version, provenance, created_at, updated_at
 )
-SELECT s.person_id, s.category, s.subtype, s.resource_type, s.resource::jsonb, s.summary, s.occurred_at,
+SELECT s.person_id, s.category, s.subtype, s.resource_type, s.resource, s.summary, s.occurred_at,
        s.ended_at, s.review_due_on, s.code_system, s.code, s.code_display, s.status, s.allocated_team,
-       s.sensitivity, p.id,
-       %(organisation_id)s, %(source_system_id)s, s.business_key, s.source_updated_at, 1, s.provenance::jsonb,
+       s.sensitivity,
+       -- One index probe per child; a join would let the planner scan every entry of the source.
+       CASE WHEN s.parent_business_key IS NOT NULL THEN (
+           SELECT p.id FROM records_entry p
+           WHERE p.source_system_id = %(source_system_id)s AND p.business_key = s.parent_business_key
+       ) END,
+       %(organisation_id)s, %(source_system_id)s, s.business_key, s.source_updated_at, 1, s.provenance,
        %(now)s, %(now)s
-FROM s
-LEFT JOIN records_entry p
-       ON p.source_system_id = %(source_system_id)s AND p.business_key = s.parent_business_key
+FROM {_STAGING_TABLE} s
 ON CONFLICT (source_system_id, business_key) DO UPDATE SET
     person_id = EXCLUDED.person_id, category = EXCLUDED.category, subtype = EXCLUDED.subtype,
     resource_type = EXCLUDED.resource_type, resource = EXCLUDED.resource, summary = EXCLUDED.summary,
@@ -106,10 +114,7 @@ WHERE e.source_updated_at < EXCLUDED.source_updated_at
    OR (e.source_updated_at = EXCLUDED.source_updated_at
        AND (e.resource <> EXCLUDED.resource OR e.person_id <> EXCLUDED.person_id))
 RETURNING e.business_key, (e.xmax = 0) AS inserted
-""".format(  # noqa: S608 - only the module's own column names are formatted in
-    arrays=", ".join(f"%({name})s::{kind}[]" for name, kind in _COLUMNS),
-    names=", ".join(name for name, _ in _COLUMNS),
-)
+"""  # noqa: S608
 
 
 def _newest_per_key(drafts: Iterable[EntryDraft]) -> list[EntryDraft]:
@@ -121,24 +126,50 @@ def _newest_per_key(drafts: Iterable[EntryDraft]) -> list[EntryDraft]:
     return list(newest.values())
 
 
-def _draft_value(draft: EntryDraft, name: str) -> Any:
-    if name == "resource_type":
-        return draft.resource_type
-    if name == "resource":
-        return json.dumps(draft.resource, separators=(",", ":"))
-    if name == "provenance":
-        return json.dumps(draft.provenance, separators=(",", ":"))
-    return getattr(draft, name)
+# Resources are trees: skipping the encoder's cycle check saves a fifth of its time.
+_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _draft_row(draft: EntryDraft) -> tuple[Any, ...]:
+    return (
+        draft.person_id,
+        draft.category,
+        draft.subtype,
+        draft.resource_type,
+        _json(draft.resource),
+        draft.summary,
+        draft.occurred_at,
+        draft.ended_at,
+        draft.review_due_on,
+        draft.code_system,
+        draft.code,
+        draft.code_display,
+        draft.status,
+        draft.allocated_team,
+        draft.sensitivity,
+        draft.parent_business_key,
+        draft.business_key,
+        draft.source_updated_at,
+        _json(draft.provenance),
+    )
 
 
 def _upsert_batch(source_system: SourceSystem, drafts: Sequence[EntryDraft]) -> dict[str, UpsertOutcome]:
-    params: dict[str, Any] = {name: [_draft_value(d, name) for d in drafts] for name, _ in _COLUMNS}
-    params.update(
-        organisation_id=source_system.organisation_id, source_system_id=source_system.pk, now=timezone.now()
-    )
     outcomes = dict.fromkeys((d.business_key for d in drafts), UpsertOutcome.SKIPPED)
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_SQL, params)
+        cursor.execute(_CREATE_STAGING_SQL)
+        cursor.execute(f"TRUNCATE {_STAGING_TABLE}")
+        with cursor.copy(_COPY_SQL) as copy:
+            for draft in drafts:
+                copy.write_row(_draft_row(draft))
+        cursor.execute(
+            _UPSERT_SQL,
+            {
+                "organisation_id": source_system.organisation_id,
+                "source_system_id": source_system.pk,
+                "now": timezone.now(),
+            },
+        )
         for business_key, inserted in cursor.fetchall():
             outcomes[business_key] = UpsertOutcome.CREATED if inserted else UpsertOutcome.UPDATED
     return outcomes
