@@ -1,8 +1,8 @@
 """Writes the demo population: organisations and source systems, people, their records, and demo users.
 
-Everything is keyed on something stable (ODS code, source code, NHS number, business key), so running the build
-again with the same seed and date changes nothing, and a larger population only adds people. Entries go through
-`record_entries_upsert`, the one way entries are written.
+Everything is keyed on something stable (ODS code, source code, NHS number, business key), so running the
+build again with the same seed and date changes nothing, and a larger population only adds people. Entries go
+through `record_entries_upsert`, the one way entries are written.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from records.models import (
     User,
 )
 from records.roles import role_catalogue_sync
-from records.services import EntryDraft, UpsertOutcome, person_address_set_current, record_entries_upsert
+from records.services import EntryDraft, person_address_set_current, record_entries_upsert
 
 
 def _sync(model: type, lookup: dict[str, Any], values: dict[str, Any]) -> Any:
@@ -156,7 +156,9 @@ def demo_people_write(
     practice_ids: dict[str, int],
     stamp: datetime,
 ) -> tuple[dict[int, int], int, int]:
-    """Insert the people not yet there and bring changed ones up to date; returns ({index: id}, created, updated).
+    """Insert the people not yet there and bring changed ones up to date.
+
+    Returns ({index: id}, created, updated).
 
     Existing people are found by NHS number. Provenance names each person's GP system, as if the practice
     had sent them.

@@ -105,7 +105,8 @@ class TestRecords:
         }
         assert future == {EntryCategory.APPOINTMENT}
         booked = [d for _, h in population for _, d in h if d.status == "booked"]
-        assert booked and all(d.occurred_at.date() > AS_OF for d in booked)
+        assert booked
+        assert all(d.occurred_at.date() > AS_OF for d in booked)
 
     def test_no_source_stamps_a_version_after_the_as_of_date(self, population):
         assert max(d.source_updated_at for _, h in population for _, d in h).date() < AS_OF

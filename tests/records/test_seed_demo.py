@@ -67,7 +67,8 @@ class TestPopulation:
             assert re.fullmatch(r"(DT\d{1,2}|BH\d{1,2}|SP[78]) \d[A-Z]{2}", address.postcode), (
                 address.postcode
             )
-            assert address.town and address.lines
+            assert address.town
+            assert address.lines
             assert person.registered_practice.kind == Organisation.Kind.GP_PRACTICE
             assert person.registered_gp_code.startswith("G")
 
@@ -87,7 +88,8 @@ class TestPopulation:
             found = set(
                 Entry.objects.filter(category=category).values_list("source_organisation__kind", flat=True)
             )
-            assert found and found <= allowed, category
+            assert found, category
+            assert found <= allowed, category
         social_care = Entry.objects.filter(category=EntryCategory.CARE_PLAN, subtype__in=CARE_PACKAGES)
         assert social_care.exists()
         assert set(social_care.values_list("source_organisation__kind", flat=True)) == {
@@ -165,7 +167,7 @@ class TestRerun:
         before = snapshot()
         output = seed_demo()
         assert snapshot() == before
-        assert f"(0 added, 0 updated by this run)" in output
+        assert "(0 added, 0 updated by this run)" in output
 
     def test_a_larger_population_only_adds_people(self):
         seed_demo(people=25)

@@ -87,5 +87,6 @@ class Command(BaseCommand):
         for user in users:
             where = f"{user.organisation}" + (f" - {user.team}" if user.team else "")
             write(
-                f"  {user.email:<{widths[0]}}  {user.password:<{widths[1]}}  {user.role:<{widths[2]}}  {where}"
+                f"  {user.email:<{widths[0]}}  {user.password:<{widths[1]}}"
+                f"  {user.role:<{widths[2]}}  {where}"
             )

@@ -11,7 +11,7 @@ from records.roles import ROLE_CATALOGUE, role_catalogue_sync
 
 class Command(BaseCommand):
     help = (
-        "Create the default roles (GP, nurse, paramedic, social worker, privacy officer...) that are missing. "
+        "Create the default roles (GP, nurse, paramedic, social worker, privacy officer...) where missing. "
         "Roles edited in Django admin keep their edits unless --reset is given."
     )
 
