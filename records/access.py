@@ -257,7 +257,7 @@ def entry_list_visible_to(*, actor: Actor, person: Person, categories=None) -> Q
     allowed = set(actor.role.categories)
     if categories is not None:
         allowed &= set(categories)
-    lookups = _lookups()
+    lookups = _lookups(actor)
     params = [
         lookups.live_sources,
         lookups.sharing_organisations,
@@ -272,7 +272,8 @@ def restricted_information_exists(*, actor: Actor, person: Person) -> bool:
     """Safeguarding information the actor may not see: they are told it exists, not what it is."""
     if actor.role.sees_safeguarding:
         return False
-    return _visible_entries().filter(person=person, sensitivity=Sensitivity.SAFEGUARDING).exists()
+    visible = _visible_entries(_lookups(actor))
+    return visible.filter(person=person, sensitivity=Sensitivity.SAFEGUARDING).exists()
 
 
 class PersonNotFound(Exception):
