@@ -76,6 +76,8 @@ class ItemDraft:
     code: str = ""
     code_display: str = ""
     status: str = ""
+    # The social care team holding the case: a care relationship for that team's members.
+    allocated_team: str = ""
     sensitivity: str = Sensitivity.NORMAL
     parent_business_key: str | None = None
 

@@ -313,6 +313,7 @@ def _record(row: _Row, fields: dict[str, Any]) -> MappedRecord:
             code=kind,
             code_display=PACKAGE_TYPES[kind][0],
             status=plan["status"],
+            allocated_team=row.values.get("team", "").strip(),
         )
     ]
     if row.values.get("carer_name", "").strip():

@@ -53,6 +53,7 @@ def test_good_file_maps_each_row_to_the_person_plan_carer_and_flag():
         "careplan|100234|PK-1",
     )
     assert plan.review_due_on == date(2026, 7, 12)
+    assert plan.allocated_team == "North Dorset ASC"
     assert plan.status == "active"
     assert plan.summary == "Home care: Two calls a day for personal care, meals."
     assert plan.resource["contained"][0]["telecom"][0]["value"] == "01305 000000"

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db.models import Max, Sum
 from django.urls import reverse
 
+from records.access import Actor, access_basis
 from records.demo.codes import CARE_PACKAGES
 from records.demo.users import DEMO_PASSWORD, DEMO_USERS
 from records.models import (
@@ -221,6 +222,24 @@ class TestDemoUsers:
         assert social_worker.organisation.kind == Organisation.Kind.COUNCIL_SOCIAL_CARE
         assert social_worker.team
         assert Membership.objects.filter(user__email__endswith="@demo.dcr.local").count() == len(DEMO_USERS)
+
+    def test_social_care_plans_give_the_team_holding_the_case_a_relationship(self, demo):
+        social_worker = Membership.objects.select_related("role").get(
+            user__email="social-worker@demo.dcr.local"
+        )
+        plans = Entry.objects.filter(category=EntryCategory.CARE_PLAN, subtype__in=CARE_PACKAGES)
+        assert plans.exists()
+        for plan in plans.select_related("person", "source_organisation"):
+            assert plan.allocated_team.endswith("adult social care locality team")
+            user = User.objects.create_user(username=f"sw{plan.pk}", email=f"sw{plan.pk}@example.org")
+            membership = Membership.objects.create(
+                user=user,
+                organisation=plan.source_organisation,
+                role=social_worker.role,
+                team=plan.allocated_team,
+            )
+            actor = Actor(user=user, membership=membership)
+            assert access_basis(actor=actor, person=plan.person) is not None
 
     def test_only_the_privacy_officer_and_system_administrator_use_django_admin(self, demo):
         staff = set(User.objects.filter(is_staff=True).values_list("email", flat=True))

@@ -179,6 +179,7 @@ class Ctx:
         sensitivity: str = Sensitivity.NORMAL,
         review_due_on: date | None = None,
         parent_key: str | None = None,
+        allocated_team: str = "",
     ) -> None:
         if updated_at is None:
             updated_at = self.updated(ended_at or occurred_at or self.cutoff)
@@ -192,6 +193,7 @@ class Ctx:
                     business_key=key,
                     source_updated_at=updated_at,
                     summary=summary[:300],
+                    allocated_team=allocated_team,
                     subtype=subtype,
                     occurred_at=occurred_at,
                     ended_at=ended_at,

@@ -377,6 +377,7 @@ def care_plan_add(ctx: Ctx, package: Package, worker: Worker) -> None:
         code=(codes.CARE_PACKAGE_TYPE, package.kind, name),
         status=resource["status"],
         review_due_on=review_due if active else None,
+        allocated_team=worker.team,
     )
 
 
