@@ -6,8 +6,9 @@ from pathlib import Path
 from ingestion.canonical import MappedRecord
 from records.fhir import validate_resource
 from records.models.entry import CATEGORY_RESOURCE_TYPES
+from tests.corpus import fixtures_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "fhir-r4"
+FIXTURES = fixtures_dir() / "fhir-r4"
 RECEIVED = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from audit.models import AccessEvent, PrivacyAlert
 from records.access import (
     AccessRefused,
+    Actor,
     Basis,
     PersonNotFound,
     access_basis,
@@ -180,6 +181,8 @@ class TestEntriesShown:
 
         hospital.sharing_agreement_to = None
         hospital.save()
+        # An actor memoises lookups for one request; the next request sees the agreement back in force.
+        gp = Actor(user=gp.user, membership=gp.membership)
         assert list(entry_list_visible_to(actor=gp, person=person)) == [item]
 
     @pytest.mark.parametrize(
