@@ -178,10 +178,11 @@ def person_list_visible_to(*, actor: Actor) -> QuerySet[Person]:
 # view, where building the ORM expression cost more than the query. The permission matrix tests check
 # both paths against the same cases.
 _BASIS_SQL = """
-WITH contact AS (
-    SELECT e.category, e.occurred_at, e.allocated_team FROM records_entry e
+WITH l AS ({lookups}),
+contact AS (
+    SELECT e.category, e.occurred_at, e.allocated_team FROM records_entry e, l
      WHERE e.person_id = %(person)s AND e.source_organisation_id = %(organisation)s
-       AND e.source_system_id = ANY(%(live)s) AND e.source_organisation_id = ANY(%(sharing)s)
+       AND e.source_system_id = ANY(l.live) AND e.source_organisation_id = ANY(l.sharing)
 )
 SELECT p.registered_practice_id IS NOT DISTINCT FROM %(organisation)s,
        EXISTS (SELECT 1 FROM contact WHERE category = ANY(%(contact_categories)s)
@@ -194,9 +195,16 @@ SELECT p.registered_practice_id IS NOT DISTINCT FROM %(organisation)s,
        EXISTS (SELECT 1 FROM records_accessgrant a WHERE a.person_id = p.id AND a.user_id = %(user)s
                 AND a.basis = 'self_claim' AND a.expires_at > %(now)s),
        EXISTS (SELECT 1 FROM records_accessgrant a WHERE a.person_id = p.id AND a.user_id = %(user)s
-                AND a.basis = 'break_glass' AND a.expires_at > %(now)s)
-FROM records_person p WHERE p.id = %(person)s
+                AND a.basis = 'break_glass' AND a.expires_at > %(now)s),
+       l.live, l.sharing
+FROM records_person p, l WHERE p.id = %(person)s
 """
+# The first look of a request reads the lookups in the same round trip; later ones pass them in.
+_LOOKUPS_AS_ROW = "SELECT l.* FROM (" + _LOOKUPS_SQL + ") AS l(live, sharing)"  # noqa: S608 - module constants only
+_BASIS_SQL_READING_LOOKUPS = _BASIS_SQL.format(lookups=_LOOKUPS_AS_ROW)
+_BASIS_SQL_GIVEN_LOOKUPS = _BASIS_SQL.format(
+    lookups="SELECT %(live)s::bigint[] AS live, %(sharing)s::bigint[] AS sharing"
+)
 _BASIS_ORDER = (
     Basis.REGISTERED,
     Basis.CONTACT,
@@ -212,23 +220,29 @@ def access_basis(*, actor: Actor, person: Person, lookups: _Lookups | None = Non
     self-claimed before break-glass), or None."""
     if not actor.membership.is_active or not actor.role.reads_records:
         return None
-    lookups = lookups or _lookups(actor)
+    lookups = lookups or actor.memo.get("lookups")
     now = timezone.now()
     params = {
+        "today": timezone.localdate(),
         "person": person.pk,
         "organisation": actor.organisation.pk,
         "user": actor.user.pk,
         "team": actor.membership.team,
-        "live": lookups.live_sources,
-        "sharing": lookups.sharing_organisations,
+        "live": lookups.live_sources if lookups else None,
+        "sharing": lookups.sharing_organisations if lookups else None,
         "contact_categories": [c.value for c in CONTACT_CATEGORIES],
         "now": now,
         "window_start": now - relationship_window(),
         "window_end": now + relationship_window(),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_BASIS_SQL, params)
+        cursor.execute(_BASIS_SQL_GIVEN_LOOKUPS if lookups else _BASIS_SQL_READING_LOOKUPS, params)
         row = cursor.fetchone()
+    if row is None:
+        return None
+    *row, live, sharing = row
+    if lookups is None:
+        actor.memo["lookups"] = _Lookups(list(live), list(sharing))
     return next((basis for basis, holds in zip(_BASIS_ORDER, row or (), strict=False) if holds), None)
 
 
