@@ -16,6 +16,9 @@ pytestmark = pytest.mark.django_db
 OUR_APPS = ("portal.", "records.", "consent.", "audit.", "ingestion.")
 # Views of ours that return no person data. Adding a view means deciding which list it belongs to.
 NO_PERSON_DATA = {"portal:home", "portal:act_as", "portal:healthz", "portal:emergency_access"}
+# Context launch: it looks the person up through records.access.person_for (audited) and only redirects to
+# the person's page, which is the door; its refusal page is the same for "no such person" and "not yours".
+NO_PERSON_DATA |= {"portal:launch", "portal:launch_continue", "portal:mfa_done"}
 
 
 def our_url_patterns(resolver=None, prefix="", namespace=""):
