@@ -1,1 +1,153 @@
-# Opt-outs, proxies and permissions given on a person's behalf live here (see the citizens' rights issue).
+"""Opt-outs from the shared care record, and the people who may act for someone who cannot.
+
+An opt-out request arrives on the public form or by phone, post or leaflet (staff enter those), and the
+privacy officer approves or rejects it. Once approved the person's record is erased and only the minimum
+needed to honour the choice is kept: NHS number, dates, channel and reference.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from records.models.person import validate_nhs_number
+
+# Unambiguous characters only (no 0/O, 1/I/L): references are read out over the phone.
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_reference(prefix: str = "OPT") -> str:
+    """A random reference such as OPT-7K3M-9QX2: unguessable, so it says nothing about other requests."""
+    body = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"{prefix}-{body[:4]}-{body[4:]}"
+
+
+class OptOutQuerySet(models.QuerySet["OptOut"]):
+    def in_force(self) -> OptOutQuerySet:
+        """Approved and not withdrawn."""
+        return self.filter(status=OptOut.Status.APPROVED)
+
+    def awaiting_decision(self) -> OptOutQuerySet:
+        return self.filter(status=OptOut.Status.RECEIVED)
+
+
+class OptOut(models.Model):
+    """A request not to have a shared care record, and, once approved, the choice being honoured."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received: awaiting decision"
+        APPROVED = "approved", "Approved: in force"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web form"
+        EASY_READ = "easy_read", "Easy-read web form"
+        PHONE = "phone", "Phone"
+        POST = "post", "Letter by post"
+        LEAFLET = "leaflet", "Paper leaflet"
+        IN_PERSON = "in_person", "In person"
+
+    class OnBehalf(models.TextChoices):
+        SELF = "self", "Myself"
+        CHILD = "child", "A child I have parental responsibility for"
+        AUTHORITY = "authority", "Someone I have legal authority to act for"
+
+    class Authority(models.TextChoices):
+        PARENTAL = "parental", "Parental responsibility"
+        LPA_HEALTH = "lpa_health", "Lasting power of attorney for health and welfare"
+        DEPUTY = "deputy", "Court-appointed deputy for personal welfare"
+        OTHER = "other", "Other (described)"
+
+    reference = models.CharField(max_length=16, unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    language = models.CharField(
+        max_length=8, default="en-gb", help_text="Language the applicant used; the letter is written in it."
+    )
+    received_at = models.DateTimeField()
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Staff member who entered a phone, post or leaflet request.",
+    )
+
+    # What the applicant told us about the person. Cleared once the request is approved (or withdrawn),
+    # except the NHS number that the opt-out is enforced by.
+    nhs_number = models.CharField(
+        "NHS number",
+        max_length=10,
+        blank=True,
+        db_index=True,
+        validators=[validate_nhs_number],
+        help_text="As given, or as matched by the privacy officer. Ingestion drops data for it.",
+    )
+    given_names = models.CharField(max_length=200, blank=True)
+    family_name = models.CharField(max_length=200, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    address = models.TextField(blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    on_behalf = models.CharField(max_length=10, choices=OnBehalf.choices, default=OnBehalf.SELF)
+    authority = models.CharField(max_length=12, choices=Authority.choices, blank=True)
+    authority_detail = models.TextField(blank=True)
+    applicant_name = models.CharField(max_length=200, blank=True)
+    applicant_address = models.TextField(blank=True)
+    applicant_email = models.EmailField(blank=True)
+    applicant_phone = models.CharField(max_length=40, blank=True)
+    declaration = models.BooleanField(default=False)
+
+    # The decision.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    erased = models.JSONField(
+        default=dict, blank=True, help_text="Counts of what was removed from the record on approval."
+    )
+    letter_text = models.TextField(
+        blank=True, help_text="Confirmation letter to send; cleared when marked sent."
+    )
+    letter_sent_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OptOutQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "opt-out"
+        ordering = ["-received_at"]
+        constraints = [
+            # One opt-out in force per person: ingestion looks it up by NHS number.
+            models.UniqueConstraint(
+                fields=["nhs_number"], condition=Q(status="approved"), name="opt_out_one_in_force"
+            ),
+            models.CheckConstraint(
+                name="opt_out_approved_has_nhs_number", condition=~Q(status="approved") | ~Q(nhs_number="")
+            ),
+            models.CheckConstraint(
+                name="opt_out_decision_has_reason",
+                condition=~Q(status="rejected") | ~Q(decision_reason=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="opt_out_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.get_status_display()})"
+
+    @property
+    def is_in_force(self) -> bool:
+        return self.status == self.Status.APPROVED
