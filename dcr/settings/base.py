@@ -163,3 +163,15 @@ LOGGING = {
 DCR_CARE_RELATIONSHIP_DAYS = env.int("DCR_CARE_RELATIONSHIP_DAYS", default=365)
 DCR_PRIVACY_OFFICER_EMAILS = env.list("DCR_PRIVACY_OFFICER_EMAILS", default=[])
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="shared-care-record@localhost")
+
+# Ingestion (docs/decisions/0009-ingestion-pipeline.md)
+DCR_INGEST_MAX_ATTEMPTS = env.int("DCR_INGEST_MAX_ATTEMPTS", default=5)
+DCR_INGEST_BATCH_SIZE = env.int("DCR_INGEST_BATCH_SIZE", default=500)
+DCR_INGEST_RETRY_SECONDS = env.int("DCR_INGEST_RETRY_SECONDS", default=5)
+DCR_INGEST_CLAIM_TIMEOUT = env.int("DCR_INGEST_CLAIM_TIMEOUT", default=300)
+CELERY_BEAT_SCHEDULE = {
+    "ingestion-sweep": {
+        "task": "ingestion.tasks.messages_sweep_task",
+        "schedule": env.float("DCR_INGEST_SWEEP_SECONDS", default=30.0),
+    },
+}
