@@ -227,11 +227,12 @@ def _entry_outcomes(source: SourceSystem, message_id: int, keys: set[str]) -> di
 
 
 def status_for_rejection(reader: FhirReader) -> int:
-    """400 for a body that cannot be read as a resource at all, 422 for resources that cannot be taken."""
+    """400 for a body that cannot be read as FHIR at all (not JSON or XML, truncated, no resourceType),
+    422 for resources that can be read but not taken (invalid, no patient, a Bundle type not accepted)."""
     whole = [issue for issue in reader.issues if issue.is_error and issue.entry is None]
     if any(issue.code == IssueCode.NOT_SUPPORTED and "fhirVersion" in issue.diagnostics for issue in whole):
         return 415
-    if any(issue.element != "Bundle.type" for issue in whole):
+    if any(issue.code == IssueCode.STRUCTURE or not issue.element for issue in whole):
         return 400
     return 422
 
