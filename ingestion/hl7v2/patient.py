@@ -95,7 +95,7 @@ def patient_identity(pid: Segment, default_system: str) -> tuple[PatientIdentity
                 identity.local_ids.append(LocalId(system, value, type_code))
     if identity.nhs_number:
         if not nhs_numbers.is_valid(identity.nhs_number):
-            warnings.append(f"PID-3 NHS number {identity.nhs_number!r} fails the Modulus 11 check")
+            warnings.append(f"PID-3 NHS number {identity.nhs_number!r} is not a valid NHS number (check digit or range)")
         status = pid.get(32).strip()
         if status in _VERIFICATION:
             identity.nhs_number_status = status
