@@ -45,6 +45,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Only the citizens' public pages are translated (i18n_patterns in dcr/urls.py, English unprefixed):
+    # every other path stays in English whatever the browser asks for.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -116,6 +119,9 @@ SESSION_SAVE_EVERY_REQUEST = True  # the timeout counts from the last request: a
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
+# The public opt-out pages: English and the commonest other languages in the region (Polish, Romanian).
+LANGUAGES = [("en-gb", "English"), ("pl", "Polski"), ("ro", "Română")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -163,3 +169,7 @@ LOGGING = {
 DCR_CARE_RELATIONSHIP_DAYS = env.int("DCR_CARE_RELATIONSHIP_DAYS", default=365)
 DCR_PRIVACY_OFFICER_EMAILS = env.list("DCR_PRIVACY_OFFICER_EMAILS", default=[])
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="shared-care-record@localhost")
+
+# Citizens' rights: the public opt-out form accepts this many submissions per client address per window.
+DCR_OPT_OUT_RATE_LIMIT = env.int("DCR_OPT_OUT_RATE_LIMIT", default=5)
+DCR_OPT_OUT_RATE_WINDOW_SECONDS = env.int("DCR_OPT_OUT_RATE_WINDOW_SECONDS", default=3600)

@@ -15,7 +15,16 @@ pytestmark = pytest.mark.django_db
 
 OUR_APPS = ("portal.", "records.", "consent.", "audit.", "ingestion.")
 # Views of ours that return no person data. Adding a view means deciding which list it belongs to.
-NO_PERSON_DATA = {"portal:home", "portal:act_as", "portal:healthz", "portal:emergency_access"}
+NO_PERSON_DATA = {
+    "portal:home",
+    "portal:act_as",
+    "portal:healthz",
+    "portal:emergency_access",
+    # The public opt-out form: no account, and it never says whether a record exists.
+    "consent:opt_out",
+    "consent:opt_out_easy_read",
+    "consent:opt_out_received",
+}
 
 
 def our_url_patterns(resolver=None, prefix="", namespace=""):
