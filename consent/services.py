@@ -105,13 +105,58 @@ def opt_out_register(
     return opt_out
 
 
+def _people_of(person: Person) -> list[Person]:
+    """The person and any records merged into them (a merge keeps the retired row): one human."""
+    from ingestion.models import MergeRecord
+
+    found = {person.pk: person}
+    frontier = [person.pk]
+    while frontier:
+        retired = list(
+            Person.objects.filter(
+                pk__in=MergeRecord.objects.filter(surviving_person_id__in=frontier).values(
+                    "retired_person_id"
+                )
+            ).exclude(pk__in=found)
+        )
+        found.update((p.pk, p) for p in retired)
+        frontier = [p.pk for p in retired]
+    return list(found.values())
+
+
 def person_erase(*, person: Person) -> dict[str, int]:
     """Remove a person from the record store: demographics, addresses, local identifiers, entries,
-    grants and proxies all go with the Person row. The access trail is kept (it holds the person's id
-    and NHS number as plain values, never a foreign key), so who looked at the record stays answerable.
-    Returns how many rows of each kind were removed."""
-    _, by_model = person.delete()
-    return {label: count for label, count in sorted(by_model.items()) if count}
+    grants, proxies and correction requests all go with the Person row, as do records merged into it and
+    the merge history. Raw inbound messages that were applied to them keep their ledger row (status,
+    counts) but lose their payload.
+
+    The access trail is kept: it holds the person's id and NHS number as plain values, never a foreign
+    key, so who looked at the record stays answerable. Returns how many rows of each kind were removed."""
+    from django.db.models import Q
+
+    from ingestion.models import InboundMessage, MergeRecord
+
+    people = _people_of(person)
+    ids = [p.pk for p in people]
+    counts: dict[str, int] = {}
+    merges = MergeRecord.objects.filter(Q(surviving_person_id__in=ids) | Q(retired_person_id__in=ids))
+    _, by_model = merges.delete()
+    counts.update(by_model)
+    # Messages about this person alone; a batch about many people keeps its payload for the others.
+    about_them = Q(pk__in=[])
+    for pk in ids:
+        about_them |= Q(outcome__people__contains=[pk])
+    redacted = (
+        InboundMessage.objects.filter(about_them, outcome__people__contained_by=ids)
+        .exclude(payload=b"")
+        .update(payload=b"", error="Payload removed: the person opted out of the shared care record.")
+    )
+    if redacted:
+        counts["ingestion.InboundMessage (payload removed)"] = redacted
+    _, by_model = Person.objects.filter(pk__in=ids).delete()
+    for label, count in by_model.items():
+        counts[label] = counts.get(label, 0) + count
+    return {label: count for label, count in sorted(counts.items()) if count}
 
 
 def _letter(opt_out: OptOut) -> str:

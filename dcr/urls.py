@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("ingest/", include("ingestion.urls")),
     path("", include("portal.urls")),
 ]
 # Citizens' public pages, translated: /opt-out/ in English, /pl/opt-out/ and /ro/opt-out/ (decision 0007).

@@ -61,12 +61,19 @@ def acting(view):
 
 @dataclass
 class Shown:
-    """What a person page is about to show, so the access event can say exactly that."""
+    """What a person page is about to show, so the access event can say exactly that.
 
-    template: str
+    `response`, when set, is sent instead of rendering `template` (a download), after the event is written.
+    `banner=False` for partials (HTMX fragments) that do not repeat the person banner.
+    """
+
+    template: str = ""
     context: dict = field(default_factory=dict)
     categories: list[str] = field(default_factory=list)
     entry_ids: list[int] = field(default_factory=list)
+    response: HttpResponse | None = None
+    banner: bool = True
+    detail: dict = field(default_factory=dict)
 
 
 def person_page(page: str, action: str = "view_record"):
@@ -74,13 +81,16 @@ def person_page(page: str, action: str = "view_record"):
 
     The wrapped view receives the person and basis only if the actor may open them (otherwise a 404
     indistinguishable from a missing person, with the refusal audited). It returns a Shown; the access
-    event naming the page, categories and entries is written before anything is rendered.
+    event naming the page, categories and entries (the banner's allergies and alerts included) is written
+    before anything is rendered or sent.
     """
 
     def decorate(view):
         @acting
         @functools.wraps(view)
         def wrapper(request, person_id: int, *args, **kwargs):
+            from portal.record import banner_get
+
             actor = request.actor
             try:
                 person, basis = person_for(
@@ -89,17 +99,34 @@ def person_page(page: str, action: str = "view_record"):
             except PersonNotFound:
                 raise Http404("No such person") from None
             shown = view(request, person, basis, *args, **kwargs)
-            if isinstance(shown, HttpResponse):  # a redirect or a download the view built itself
+            if isinstance(shown, HttpResponse):  # a redirect after a form: shows nothing
                 return shown
+            categories, entry_ids = set(shown.categories), list(shown.entry_ids)
+            banner = None
+            if shown.banner and not getattr(request, "htmx", False):
+                banner = banner_get(actor=actor, person=person, basis=basis)
+                categories |= banner.categories
+                entry_ids += [pk for pk in banner.entry_ids if pk not in set(entry_ids)]
             person_shown(
                 actor=actor,
                 person=person,
                 basis=basis,
                 action=action,
-                detail={"page": page, "categories": shown.categories, "entries": shown.entry_ids},
+                detail={"page": page, "categories": sorted(categories), "entries": entry_ids, **shown.detail},
             )
+            if shown.response is not None:
+                return shown.response
             return render(
-                request, shown.template, {**shown.context, "person": person, "basis": basis, "actor": actor}
+                request,
+                shown.template,
+                {
+                    **shown.context,
+                    "person": person,
+                    "basis": basis,
+                    "actor": actor,
+                    "banner": banner,
+                    "page": page,
+                },
             )
 
         wrapper.reads_person_data = True

@@ -1,7 +1,7 @@
 from django import forms
 
 from records import nhs_numbers
-from records.models import AccessGrant
+from records.models import AccessGrant, EntryCategory
 
 
 class PersonSearchForm(forms.Form):
@@ -72,3 +72,55 @@ class EmergencyAccessForm(forms.Form):
         ):
             self.add_error("reason_text", "Explain the reason when you choose 'Other'")
         return data
+
+
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d %m %Y"]
+
+
+class TimelineFilterForm(forms.Form):
+    """Filters for the timeline. Invalid values are dropped, with a message, rather than failing the page."""
+
+    category = forms.MultipleChoiceField(label="Category", required=False, choices=EntryCategory.choices)
+    organisation = forms.TypedChoiceField(label="Source", required=False, coerce=int, empty_value=None)
+    date_from = forms.DateField(label="From", required=False, input_formats=DATE_FORMATS)
+    date_to = forms.DateField(label="To", required=False, input_formats=DATE_FORMATS)
+
+    def __init__(self, *args, categories=(), organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = set(categories)
+        self.fields["category"].choices = [(v, label) for v, label in EntryCategory.choices if v in allowed]
+        self.fields["organisation"].choices = [("", "All sources")] + [(o.pk, o.name) for o in organisations]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The 'to' date must be the same as or after the 'from' date")
+        return data
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "categories": data.get("category") or None,
+            "organisation_id": data.get("organisation"),
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+        }
+
+
+class CorrectionRequestForm(forms.Form):
+    what_is_wrong = forms.CharField(
+        label="What is wrong with this information?",
+        help_text=(
+            "Say what is incorrect and, if you know, what it should say. It goes to the data controller of "
+            "the organisation that recorded it, who corrects it in their own system."
+        ),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=2000,
+    )
+
+    def clean_what_is_wrong(self) -> str:
+        value = self.cleaned_data["what_is_wrong"].strip()
+        if len(value) < 10:
+            raise forms.ValidationError("Describe what is wrong in a few words (at least 10 characters)")
+        return value

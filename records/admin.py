@@ -16,7 +16,6 @@ from records.models import (
     PersonUserObjectPermission,
     Role,
     SensitiveCode,
-    SourceSystem,
     User,
 )
 
@@ -42,15 +41,6 @@ class OrganisationAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Sharing now")
     def sharing_now(self, obj: Organisation) -> bool:
         return obj.is_sharing_on(timezone.localdate())
-
-
-@admin.register(SourceSystem)
-class SourceSystemAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "organisation", "kind", "mode", "last_message_at"]
-    list_filter = ["kind", "mode"]
-    search_fields = ["name", "code", "organisation__name", "organisation__ods_code"]
-    readonly_fields = ["token_issued_at", "token_revoked_at", "last_message_at"]
-    list_select_related = ["organisation"]
 
 
 class PersonAddressInline(admin.TabularInline):

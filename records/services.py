@@ -228,6 +228,50 @@ def person_update_demographics(
 
     An invalid NHS number is never stored. Returns the names of the fields that changed.
     """
+    changed = _demographics_apply(person, source_system, values, source_updated_at)
+    if person.pk is None:
+        person.save()
+    else:
+        person.save(update_fields=[*changed, "field_provenance", "updated_at"])
+    return changed
+
+
+@dataclass
+class DemographicsUpdate:
+    person: Person
+    source_system: SourceSystem
+    values: dict[str, Any]
+    source_updated_at: datetime
+
+
+@transaction.atomic
+def people_update_demographics(*, updates: Sequence[DemographicsUpdate]) -> dict[int, list[str]]:
+    """person_update_demographics for many saved people at once, in one UPDATE: the ingestion batch path.
+
+    Updates of one person apply in the order given, each with the newer-wins rule per field. Returns the
+    changed field names by person id (people whose fields and provenance are unchanged are not written).
+    """
+    changed: dict[int, list[str]] = {}
+    touched: dict[int, Person] = {}
+    for update in updates:
+        person = update.person
+        before = dict(person.field_provenance)
+        fields = _demographics_apply(person, update.source_system, update.values, update.source_updated_at)
+        changed.setdefault(person.pk, []).extend(f for f in fields if f not in changed[person.pk])
+        if fields or person.field_provenance != before:
+            touched[person.pk] = person
+    if touched:
+        names = sorted({"field_provenance", *(name for fields in changed.values() for name in fields)})
+        now = timezone.now()
+        for person in touched.values():
+            person.updated_at = now
+        Person.objects.bulk_update(list(touched.values()), [*names, "updated_at"])
+    return changed
+
+
+def _demographics_apply(
+    person: Person, source_system: SourceSystem, values: dict[str, Any], source_updated_at: datetime
+) -> list[str]:
     unknown = set(values) - set(PERSON_FIELDS)
     if unknown:
         raise ValueError(f"not demographic fields: {sorted(unknown)}")
@@ -250,10 +294,6 @@ def person_update_demographics(
             setattr(person, name, value)
             changed.append(name)
         person.field_provenance[name] = {"source": source_system.pk, "at": stamp}
-    if person.pk is None:
-        person.save()
-    else:
-        person.save(update_fields=[*changed, "field_provenance", "updated_at"])
     return changed
 
 

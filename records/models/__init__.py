@@ -5,6 +5,7 @@ from records.models.access import (
     PersonUserObjectPermission,
     SensitiveCode,
 )
+from records.models.correction import CorrectionRequest
 from records.models.entry import Entry, EntryCategory, Sensitivity
 from records.models.organisation import Organisation, SourceSystem
 from records.models.person import LocalIdentifier, Person, PersonAddress
@@ -14,6 +15,7 @@ __all__ = [
     "BREAK_GLASS_DURATION",
     "SELF_CLAIM_DURATION",
     "AccessGrant",
+    "CorrectionRequest",
     "Entry",
     "EntryCategory",
     "LocalIdentifier",

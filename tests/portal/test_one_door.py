@@ -20,11 +20,17 @@ NO_PERSON_DATA = {
     "portal:act_as",
     "portal:healthz",
     "portal:emergency_access",
+    "portal:correction_list",  # references, statuses and dates only; each links to a person page
+    # Senders post data in; the answer says what became of each entry, never what the record holds.
+    "ingestion:fhir_bundle_receive",
     # The public opt-out form: no account, and it never says whether a record exists.
     "consent:opt_out",
     "consent:opt_out_easy_read",
     "consent:opt_out_received",
 }
+# Context launch: it looks the person up through records.access.person_for (audited) and only redirects to
+# the person's page, which is the door; its refusal page is the same for "no such person" and "not yours".
+NO_PERSON_DATA |= {"portal:launch", "portal:launch_continue", "portal:mfa_done"}
 
 
 def our_url_patterns(resolver=None, prefix="", namespace=""):
@@ -55,16 +61,55 @@ def test_there_are_person_pages_to_check():
     assert PERSON_URLS, "the walk below would prove nothing"
 
 
+def person_page_kwargs(name: str, person, practice) -> dict:
+    """The other URL parts of a person page, pointing at things the person has."""
+    import base64
+
+    kwargs = {"person_id": person.pk}
+    if name in ("portal:result_trend", "portal:results_cumulative"):
+        report = entry(person, practice, category="lab_report", subtype="ue", code="ue-panel")
+        entry(person, practice, category="lab_result", parent=report, code="1000661000000107")
+        kwargs |= {"code": "1000661000000107"} if name == "portal:result_trend" else {"panel": "ue"}
+    elif name in ("portal:entry_detail", "portal:correction_create", "portal:attachment_download"):
+        letter = entry(
+            person,
+            practice,
+            category="document",
+            resource={
+                "resourceType": "DocumentReference",
+                "content": [
+                    {
+                        "attachment": {
+                            "contentType": "text/plain",
+                            "data": base64.b64encode(b"Dear Dr").decode(),
+                        }
+                    }
+                ],
+            },
+        )
+        kwargs["entry_id"] = letter.pk
+        if name == "portal:attachment_download":
+            kwargs["index"] = 0
+    elif name == "portal:correction_detail":
+        kwargs["reference"] = "CR-000001"
+    return kwargs
+
+
 @pytest.mark.parametrize(("name", "route"), PERSON_URLS)
 def test_each_person_url_is_404_without_a_relationship_audited_and_200_with_one(client: Client, name, route):
     practice = GpPracticeFactory()
     theirs, mine = PersonFactory(), PersonFactory(registered_practice=practice)
     gp = actor_at(practice, role_=role("gp"))
     client.force_login(gp.user)
+    kwargs = person_page_kwargs(name, mine, practice)
+    if name == "portal:correction_detail":
+        from records.corrections import correction_request_create
 
-    forbidden = client.get(reverse(name, kwargs={"person_id": theirs.pk}))
-    missing = client.get(reverse(name, kwargs={"person_id": 987_654_321}))
-    allowed = client.get(reverse(name, kwargs={"person_id": mine.pk}))
+        correction_request_create(actor=gp, entry=entry(mine, practice), what_is_wrong="Wrong date of onset")
+
+    forbidden = client.get(reverse(name, kwargs={**kwargs, "person_id": theirs.pk}))
+    missing = client.get(reverse(name, kwargs={**kwargs, "person_id": 987_654_321}))
+    allowed = client.get(reverse(name, kwargs=kwargs))
 
     assert forbidden.status_code == missing.status_code == 404
     assert strip_tokens(forbidden) == strip_tokens(missing)
@@ -147,7 +192,9 @@ class TestSearch:
 def test_the_record_page_shows_only_the_roles_categories_and_says_what_was_shown(client):
     practice = GpPracticeFactory()
     person = PersonFactory(registered_practice=practice)
-    appointment = entry(person, practice, category="appointment", summary="Diabetes review")
+    appointment = entry(
+        person, practice, category="appointment", summary="Diabetes review", days_ago=-10, status="booked"
+    )
     entry(person, practice, category="medication", summary="Metformin 500mg tablets")
     clerk = actor_at(practice, role_=role("practice-administrator", categories=["appointment", "encounter"]))
     client.force_login(clerk.user)
@@ -157,7 +204,7 @@ def test_the_record_page_shows_only_the_roles_categories_and_says_what_was_shown
     assert b"Diabetes review" in response.content
     assert b"Metformin" not in response.content
     event = AccessEvent.objects.get(outcome="allowed")
-    assert event.detail == {"page": "record", "categories": ["appointment"], "entries": [appointment.pk]}
+    assert event.detail == {"page": "summary", "categories": ["appointment"], "entries": [appointment.pk]}
 
 
 def test_nothing_is_shown_if_the_access_event_cannot_be_written(client):

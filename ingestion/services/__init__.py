@@ -1,0 +1,1 @@
+"""The ingestion pipeline: ledger (receiving), apply (processing), matching and merges."""

@@ -1,0 +1,238 @@
+"""Receiving: every message is stored, raw and committed, before anything else is done with it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ingestion.models import InboundMessage
+from records.models import SourceSystem
+
+logger = logging.getLogger(__name__)
+
+# HL7 senders are looked up on every message: keep them in memory for a few seconds.
+_SOURCE_CACHE_SECONDS = 5.0
+# last_message_at is a feed-health reading, not an audit: one write a second per source is plenty.
+_LAST_SEEN_WRITE_SECONDS = 1.0
+
+
+class _SourceCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded = 0.0
+        self._by_sender: dict[tuple[str, str], SourceSystem] = {}
+        self._last_seen: dict[int, float] = {}
+
+    def by_sender(self, application: str, facility: str) -> SourceSystem | None:
+        with self._lock:
+            if time.monotonic() - self._loaded > _SOURCE_CACHE_SECONDS:
+                self._by_sender = {
+                    (s.hl7_sending_application, s.hl7_sending_facility): s
+                    for s in SourceSystem.objects.exclude(hl7_sending_application="").select_related(
+                        "organisation"
+                    )
+                }
+                self._loaded = time.monotonic()
+            # A source registered without a facility takes every facility of its application.
+            return self._by_sender.get((application, facility)) or self._by_sender.get((application, ""))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded = 0.0
+            self._last_seen.clear()
+
+    def seen(self, source: SourceSystem, at: datetime) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_seen.get(source.pk, 0.0) < _LAST_SEEN_WRITE_SECONDS:
+                return
+            self._last_seen[source.pk] = now
+        SourceSystem.objects.filter(pk=source.pk).update(last_message_at=at)
+
+
+sources = _SourceCache()
+
+
+def source_for_sender(application: str, facility: str) -> SourceSystem | None:
+    """The HL7 v2 source system registered for MSH-3 (sending application) and MSH-4 (facility)."""
+    return sources.by_sender(application, facility)
+
+
+def body_control_id(payload: bytes) -> str:
+    """Files and bundles have no control id of their own: the same bytes sent twice are the same message."""
+    return "sha256:" + hashlib.sha256(payload).hexdigest()
+
+
+def _enqueue(message_id: int) -> None:
+    from ingestion import tasks
+
+    try:
+        tasks.message_process_task.delay(message_id)
+    except Exception:
+        # The message is stored; the periodic sweep picks it up if the broker is unreachable now.
+        logger.exception("could not enqueue inbound message %s; the sweep will process it", message_id)
+
+
+def message_receive(
+    *,
+    channel: str,
+    payload: bytes,
+    format: str,
+    source_system: SourceSystem | None = None,
+    peer: str = "",
+    filename: str = "",
+    control_id: str | None = None,
+    message_type: str = "",
+    status: str = InboundMessage.Status.RECEIVED,
+    error: str = "",
+    error_location: str = "",
+    enqueue: bool = True,
+) -> InboundMessage:
+    """Store what a source sent, committed before returning; then queue it for processing.
+
+    The control id is MSH-10 for HL7 v2 and a hash of the bytes otherwise. A control id already received
+    from the same source makes this a duplicate: stored, pointing at the first, and never processed.
+    """
+    payload = bytes(payload)
+    if control_id is None:
+        control_id = "" if format == InboundMessage.Format.HL7V2 else body_control_id(payload)
+    received_at = timezone.now()
+    message = InboundMessage(
+        source_system=source_system,
+        channel=channel,
+        format=format,
+        payload=payload,
+        control_id=control_id[:200],
+        message_type=message_type[:40],
+        peer=peer[:200],
+        filename=filename[:255],
+        received_at=received_at,
+        status=status,
+        error=error,
+        error_location=error_location[:200],
+    )
+    if status == InboundMessage.Status.FAILED:
+        message.processed_at = received_at
+    with transaction.atomic(durable=True):
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+        except IntegrityError:
+            first = (
+                InboundMessage.objects.filter(
+                    source_system=source_system, control_id=message.control_id, duplicate_of__isnull=True
+                )
+                .exclude(status=InboundMessage.Status.DISCARDED)
+                .order_by("id")
+                .first()
+            )
+            if first is None:
+                raise
+            message.pk = None
+            message.status = InboundMessage.Status.DUPLICATE
+            message.duplicate_of = first
+            message.processed_at = received_at
+            message.outcome = {"duplicate_of": first.pk, "first_status": first.status}
+            message.save(force_insert=True)
+        if enqueue and message.status == InboundMessage.Status.RECEIVED:
+            transaction.on_commit(lambda: _enqueue(message.pk))
+    if source_system is not None:
+        sources.seen(source_system, received_at)
+    return message
+
+
+def _text(value: object) -> str:
+    return str(value or "")
+
+
+def hl7_receive(raw: bytes, *, peer: str = "") -> bytes:
+    """Store one HL7 v2 message and answer it: what the MLLP listener calls for each message. Never raises.
+
+    AA once the message is stored (a repeated control id too: it changes nothing); AR with the reason when
+    it cannot be parsed or its sender is not registered (stored as failed, so nothing is lost); AE when it
+    could not be stored at all, so that the sender sends it again.
+    """
+    from ingestion import hl7v2
+
+    try:
+        try:
+            header = hl7v2.read_header(raw)
+        except Exception as exc:
+            location = getattr(exc, "location", "") or "MSH"
+            reason = f"the message cannot be read: {exc}"
+            message_receive(
+                channel=InboundMessage.Channel.MLLP,
+                payload=raw,
+                format=InboundMessage.Format.HL7V2,
+                peer=peer,
+                status=InboundMessage.Status.FAILED,
+                error=reason,
+                error_location=location,
+            )
+            return _ack(hl7v2, raw, "AR", reason, location)
+        application = _text(header.sending_application)
+        facility = _text(header.sending_facility)
+        message_type = "^".join(p for p in (_text(header.message_type), _text(header.trigger_event)) if p)
+        control_id = _text(header.control_id)
+        source = source_for_sender(application, facility)
+        if source is None:
+            reason = (
+                f"unknown sender: sending application {application!r}, facility {facility!r} is not a "
+                "registered source system"
+            )
+            message_receive(
+                channel=InboundMessage.Channel.MLLP,
+                payload=raw,
+                format=InboundMessage.Format.HL7V2,
+                peer=peer,
+                control_id=control_id,
+                message_type=message_type,
+                status=InboundMessage.Status.FAILED,
+                error=reason,
+                error_location="MSH-3",
+            )
+            return _ack(hl7v2, raw, "AR", reason, "MSH-3")
+        if not control_id:
+            reason = "MSH-10 (message control id) is empty"
+            message_receive(
+                channel=InboundMessage.Channel.MLLP,
+                payload=raw,
+                format=InboundMessage.Format.HL7V2,
+                source_system=source,
+                peer=peer,
+                message_type=message_type,
+                status=InboundMessage.Status.FAILED,
+                error=reason,
+                error_location="MSH-10",
+            )
+            return _ack(hl7v2, raw, "AR", reason, "MSH-10")
+        message_receive(
+            channel=InboundMessage.Channel.MLLP,
+            payload=raw,
+            format=InboundMessage.Format.HL7V2,
+            source_system=source,
+            peer=peer,
+            control_id=control_id,
+            message_type=message_type,
+        )
+        return _ack(hl7v2, raw, "AA")
+    except Exception as exc:
+        logger.exception("an HL7 v2 message from %s could not be stored", peer or "a peer")
+        return _ack(
+            hl7v2, raw, "AE", f"the message could not be stored; send it again ({type(exc).__name__})"
+        )
+
+
+def _ack(hl7v2, raw: bytes | None, code: str, reason: str = "", location: str = "") -> bytes:
+    try:
+        return hl7v2.build_ack(raw, code, reason, location)
+    except Exception:
+        # The inbound message is too broken to echo: answer without its header.
+        logger.exception("could not build an ACK from the inbound message")
+        return hl7v2.build_ack(None, code, reason, location)
