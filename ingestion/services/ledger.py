@@ -151,7 +151,7 @@ def _text(value: object) -> str:
     return str(value or "")
 
 
-def hl7_receive(raw: bytes, *, peer: str = "") -> bytes:
+def hl7_receive(raw: bytes, *, peer: str = "", enqueue: bool = True) -> bytes:
     """Store one HL7 v2 message and answer it: what the MLLP listener calls for each message. Never raises.
 
     AA once the message is stored (a repeated control id too: it changes nothing); AR with the reason when
@@ -220,6 +220,7 @@ def hl7_receive(raw: bytes, *, peer: str = "") -> bytes:
             peer=peer,
             control_id=control_id,
             message_type=message_type,
+            enqueue=enqueue,
         )
         return _ack(hl7v2, raw, "AA")
     except Exception as exc:
