@@ -206,13 +206,13 @@ def launch_open(*, launch: ContextLaunch, actor: Actor) -> Person:
         )
     person_id = Person.objects.filter(nhs_number=launch.nhs_number).values_list("pk", flat=True).first()
     try:
-        with transaction.atomic():
-            person, basis = person_for(
-                actor=actor,
-                person_id=person_id,
-                action=AccessEvent.Action.CONTEXT_LAUNCH,
-                detail={**detail, "page": "context_launch"},
-            )
+        # Not inside a transaction of ours: the refusal person_for writes to the trail must stay written.
+        person, basis = person_for(
+            actor=actor,
+            person_id=person_id,
+            action=AccessEvent.Action.CONTEXT_LAUNCH,
+            detail={**detail, "page": "context_launch"},
+        )
     except PersonNotFound:
         _close(launch, outcome=ContextLaunch.Outcome.REFUSED, refusal="not_found_or_not_allowed")
         raise

@@ -831,14 +831,11 @@ def _apply_fhir(
 
 
 def _issue_text(issue) -> str:
-    where = _issue_location(issue)
-    return f"{where}: {issue.diagnostics}" if where else issue.diagnostics
+    return issue.as_text()
 
 
 def _issue_location(issue) -> str:
-    element = getattr(issue, "element", "") or ""
-    entry = getattr(issue, "entry", None)
-    return f"entry {entry} {element}".strip() if entry is not None else element
+    return issue.expression or issue.element
 
 
 def _apply_csv(message: InboundMessage, progress) -> tuple[str, str, str, dict[str, Any]]:
