@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import auth_views, views
 
 app_name = "portal"
 person = "people/<int:person_id>/"
@@ -26,4 +26,7 @@ urlpatterns = [
     path("corrections/", views.correction_list, name="correction_list"),
     path("emergency-access/", views.emergency_access, name="emergency_access"),
     path("healthz", views.healthz, name="healthz"),
+    path("signed-in/", auth_views.mfa_done, name="mfa_done"),
+    path("launch/", auth_views.launch, name="launch"),
+    path("launch/continue/", auth_views.launch_continue, name="launch_continue"),
 ]

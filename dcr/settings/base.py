@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.mfa.RequireMultiFactorMiddleware",  # after HtmxMiddleware: it answers HTMX requests in kind
     "auditlog.middleware.AuditlogMiddleware",
 ]
 
@@ -112,6 +113,58 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 SESSION_COOKIE_AGE = env.int("DCR_SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_SAVE_EVERY_REQUEST = True  # the timeout counts from the last request: an idle timeout
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Sign-in throttling (allauth rate limits, kept in the cache: Redis when REDIS_URL is set, so every web
+# process counts the same failures). Per account: a few wrong passwords, then a wait. Per address: high,
+# because a whole hospital may reach us through one address.
+DCR_LOGIN_ATTEMPTS = env.int("DCR_LOGIN_ATTEMPTS", default=5)
+DCR_LOGIN_LOCKOUT_MINUTES = env.int("DCR_LOGIN_LOCKOUT_MINUTES", default=15)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"60/m/ip,{DCR_LOGIN_ATTEMPTS}/{DCR_LOGIN_LOCKOUT_MINUTES}m/key",
+}
+
+# Multi-factor authentication: an authenticator app (TOTP) with recovery codes, required for every
+# account before any page but setting it up (portal/mfa.py). Tests not about sign-in may turn it off.
+DCR_REQUIRE_MFA = env.bool("DCR_REQUIRE_MFA", default=True)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env("DCR_MFA_ISSUER", default="Shared care record")
+MFA_TOTP_TOLERANCE = 1  # one 30-second step either side, for phones whose clocks drift
+
+# Single sign-on through OpenID Connect with a regional or national identity provider. The provider's
+# user is matched by email address to an account the organisation provisioned (portal/adapters.py).
+SOCIALACCOUNT_ADAPTER = "portal.adapters.ProvisionedOnlySocialAccountAdapter"
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in page posts to the provider: no sign-in by a stray link
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # matching is done by the adapter, on provisioned accounts only
+DCR_OIDC_ISSUER = env("DCR_OIDC_ISSUER", default="")
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": (
+            [
+                {
+                    "provider_id": env("DCR_OIDC_PROVIDER_ID", default="idp"),
+                    "name": env("DCR_OIDC_NAME", default="NHS Care Identity"),
+                    "client_id": env("DCR_OIDC_CLIENT_ID", default=""),
+                    "secret": env("DCR_OIDC_CLIENT_SECRET", default=""),
+                    "settings": {
+                        "server_url": DCR_OIDC_ISSUER,
+                        "scope": env.list("DCR_OIDC_SCOPES", default=["openid", "profile", "email"]),
+                    },
+                }
+            ]
+            if DCR_OIDC_ISSUER
+            else []
+        ),
+    }
+}
+
+# Context launch: a partner system opens the portal on one person with a signed, short-lived link.
+DCR_LAUNCH_MAX_LIFETIME_SECONDS = env.int("DCR_LAUNCH_MAX_LIFETIME_SECONDS", default=300)
+DCR_LAUNCH_SIGN_IN_SECONDS = env.int("DCR_LAUNCH_SIGN_IN_SECONDS", default=600)
+DCR_LAUNCH_AUDIENCE = env("DCR_LAUNCH_AUDIENCE", default="shared-care-record")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -151,6 +204,17 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+
+# One cache for every web process when Redis is there: sign-in throttling and used TOTP codes must be
+# counted across processes, or each gunicorn worker would allow its own five guesses.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dcr",
+        }
+    }
 
 LOGGING = {
     "version": 1,

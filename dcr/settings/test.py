@@ -22,3 +22,7 @@ CELERY_RESULT_BACKEND = None
 # Live-server tests run with DEBUG off: serve static files straight from the finders, no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Most tests are not about signing in and use force_login: they need no authenticator. The sign-in tests
+# (tests/portal/auth/) turn it back on.
+DCR_REQUIRE_MFA = False
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": []}}

@@ -146,6 +146,10 @@ class FhirReader:
         self._key_fallback: dict[int, str] = {}
         self._drafts: dict[str, PatientDraft] = {}
         self.issues = [issue for issue in self.issues if issue.entry is None]
+        # For a response naming each entry's fate: how many entries were read, and the key each mapped
+        # entry is stored under (filled as records() is iterated).
+        self.entry_count = 0
+        self.entry_keys: dict[int, str] = {}
 
     # ---- results ---------------------------------------------------------------------------------
 
@@ -160,6 +164,18 @@ class FhirReader:
         if self._failed_late or any(issue.is_error and issue.entry is None for issue in self.issues):
             return True
         return self.atomic and any(issue.is_error for issue in self.issues)
+
+    def entry_resource_type(self, at: int) -> str | None:
+        """The resourceType of entry `at`, once the body has been read; None if it had none."""
+        self._read_index()
+        info = self._index.entries.get(at)
+        return info.resource_type if info is not None else None
+
+    def patient_key_of(self, at: int) -> str | None:
+        """For a Patient entry, the key its person is matched by (an NHS or local number)."""
+        self._read_index()
+        patient = self._index.patients.get(at)
+        return patient.key if patient is not None else None
 
     def outcome(self) -> dict[str, Any]:
         """The OperationOutcome to answer the sender with."""
@@ -278,6 +294,7 @@ class FhirReader:
 
     def _index_entry(self, entry: BundleEntry) -> None:
         at = entry.index
+        self.entry_count = max(self.entry_count, at + 1)
         if not isinstance(entry.raw, dict):
             self._issue(Severity.ERROR, IssueCode.STRUCTURE, "the entry is not an object", "Bundle.entry", at)
             return
@@ -524,6 +541,7 @@ class FhirReader:
                 )
                 continue
             batches.add(patient.key, result)
+            self.entry_keys[at] = result.business_key
             if batches.size >= batch_size:
                 yield from self._flush(batches, announced)
         for waiting in list(batches.waiting.values()):

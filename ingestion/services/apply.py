@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,6 +27,9 @@ from ingestion.services.merges import MergeRefused, person_merge
 from records import services as record_services
 from records.models import Entry, LocalIdentifier, Organisation, Person, PersonAddress, SourceSystem
 from records.services import DemographicsUpdate, EntryDraft, UpsertOutcome
+
+if TYPE_CHECKING:
+    from ingestion.fhir import FhirReader
 
 logger = logging.getLogger(__name__)
 
@@ -527,27 +530,35 @@ def messages_process(ids: Sequence[int], *, progress: Callable[[int], None] | No
     return done
 
 
-def message_process(message_id: int) -> InboundMessage:
-    """Process one message if it is still waiting; return it with its status, outcome and error."""
+def message_process(message_id: int, *, fhir_reader: FhirReader | None = None) -> InboundMessage:
+    """Process one message if it is still waiting; return it with its status, outcome and error.
+
+    `fhir_reader`: a reader over the message's body that the caller already holds (the HTTP endpoint,
+    which answers entry by entry from it); the body is then neither loaded again nor parsed twice.
+    """
     claimed = _claim_ids([message_id])
     if claimed:
-        messages_process_claimed(claimed)
+        messages_process_claimed(claimed, fhir_reader=fhir_reader)
     return InboundMessage.objects.get(pk=message_id)
 
 
-def messages_process_claimed(ids: Sequence[int], *, progress: Callable[[int], None] | None = None) -> None:
+def messages_process_claimed(
+    ids: Sequence[int],
+    *,
+    progress: Callable[[int], None] | None = None,
+    fhir_reader: FhirReader | None = None,
+) -> None:
     """Process messages this worker has claimed: HL7 v2 messages together, files and bundles one by one."""
-    messages = list(
-        InboundMessage.objects.filter(id__in=ids, status=Status.PROCESSING)
-        .select_related("source_system__organisation", "resolution_person")
-        .order_by("id")
-    )
+    query = InboundMessage.objects.filter(id__in=ids, status=Status.PROCESSING)
+    if fhir_reader is not None:
+        query = query.defer("payload")
+    messages = list(query.select_related("source_system__organisation", "resolution_person").order_by("id"))
     batch: list[InboundMessage] = []
     for message in messages:
         if message.format == InboundMessage.Format.HL7V2:
             batch.append(message)
         else:
-            _process_whole(message, progress=progress)
+            _process_whole(message, progress=progress, fhir_reader=fhir_reader)
     if batch:
         _process_hl7_batch(batch)
         if progress:
@@ -721,7 +732,12 @@ _CONTENT_TYPES = {
 }
 
 
-def _process_whole(message: InboundMessage, *, progress: Callable[[int], None] | None = None) -> None:
+def _process_whole(
+    message: InboundMessage,
+    *,
+    progress: Callable[[int], None] | None = None,
+    fhir_reader: FhirReader | None = None,
+) -> None:
     """A FHIR body or a CSV extract: one transaction, written in chunks as the reader streams it."""
     if message.source_system is None:
         _finish(message, Status.FAILED, error="the sender is not a registered source system")
@@ -732,7 +748,7 @@ def _process_whole(message: InboundMessage, *, progress: Callable[[int], None] |
             if message.format == InboundMessage.Format.CSV:
                 status, error, location, outcome = _apply_csv(message, progress)
             else:
-                status, error, location, outcome = _apply_fhir(message, progress)
+                status, error, location, outcome = _apply_fhir(message, progress, fhir_reader)
             _finish(message, status, error=error, location=location, outcome=outcome)
             _save([message])
     except _Rollback as exc:
@@ -759,12 +775,17 @@ def _chunks(records: Iterable[MappedRecord], size: int = 2000) -> Iterator[list[
         yield chunk
 
 
-def _apply_fhir(message: InboundMessage, progress) -> tuple[str, str, str, dict[str, Any]]:
+def _apply_fhir(
+    message: InboundMessage, progress, reader: FhirReader | None = None
+) -> tuple[str, str, str, dict[str, Any]]:
     from ingestion.fhir import FhirReader, operation_outcome
 
-    reader = FhirReader(
-        bytes(message.payload), content_type=_CONTENT_TYPES[message.format], received_at=message.received_at
-    )
+    if reader is None:
+        reader = FhirReader(
+            bytes(message.payload),
+            content_type=_CONTENT_TYPES[message.format],
+            received_at=message.received_at,
+        )
     units: list[Unit] = []
     rejected = reader.rejected
     if not rejected:
@@ -810,14 +831,11 @@ def _apply_fhir(message: InboundMessage, progress) -> tuple[str, str, str, dict[
 
 
 def _issue_text(issue) -> str:
-    where = _issue_location(issue)
-    return f"{where}: {issue.text}" if where else issue.text
+    return issue.as_text()
 
 
 def _issue_location(issue) -> str:
-    element = getattr(issue, "element", "") or ""
-    entry = getattr(issue, "entry", None)
-    return f"entry {entry} {element}".strip() if entry is not None else element
+    return issue.expression or issue.element
 
 
 def _apply_csv(message: InboundMessage, progress) -> tuple[str, str, str, dict[str, Any]]:

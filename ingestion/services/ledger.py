@@ -6,6 +6,7 @@ import hashlib
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -151,6 +152,79 @@ def _text(value: object) -> str:
     return str(value or "")
 
 
+@dataclass
+class Hl7Stored:
+    message: InboundMessage
+    code: str  # the ACK's MSA-1: AA, or AR with the reason
+    reason: str = ""
+    location: str = ""
+
+
+def hl7_store(
+    raw: bytes,
+    *,
+    channel: str,
+    peer: str = "",
+    filename: str = "",
+    source_system: SourceSystem | None = None,
+    enqueue: bool = True,
+) -> Hl7Stored:
+    """Store one HL7 v2 message: its sender is the given source, else the one registered for MSH-3/MSH-4.
+
+    A message that cannot be read, has no control id or comes from an unknown sender is stored as failed,
+    with the reason, and answered AR.
+    """
+    from ingestion import hl7v2
+
+    def failed(reason: str, location: str, **fields) -> Hl7Stored:
+        message = message_receive(
+            channel=channel,
+            payload=raw,
+            format=InboundMessage.Format.HL7V2,
+            peer=peer,
+            filename=filename,
+            status=InboundMessage.Status.FAILED,
+            error=reason,
+            error_location=location,
+            **fields,
+        )
+        return Hl7Stored(message, "AR", reason, location)
+
+    try:
+        header = hl7v2.read_header(raw)
+    except Exception as exc:
+        if not isinstance(exc, ValueError):
+            logger.exception("reading an HL7 v2 header raised")
+        return failed(f"the message cannot be read: {exc}", getattr(exc, "location", "") or "MSH")
+    application = _text(header.sending_application)
+    facility = _text(header.sending_facility)
+    message_type = "^".join(p for p in (_text(header.message_type), _text(header.trigger_event)) if p)
+    control_id = _text(header.control_id)
+    source = source_system or source_for_sender(application, facility)
+    if source is None:
+        reason = (
+            f"unknown sender: sending application {application!r}, facility {facility!r} is not a "
+            "registered source system"
+        )
+        return failed(reason, "MSH-3", control_id=control_id, message_type=message_type)
+    if not control_id:
+        return failed(
+            "MSH-10 (message control id) is empty", "MSH-10", source_system=source, message_type=message_type
+        )
+    message = message_receive(
+        channel=channel,
+        payload=raw,
+        format=InboundMessage.Format.HL7V2,
+        source_system=source,
+        peer=peer,
+        filename=filename,
+        control_id=control_id,
+        message_type=message_type,
+        enqueue=enqueue,
+    )
+    return Hl7Stored(message, "AA")
+
+
 def hl7_receive(raw: bytes, *, peer: str = "") -> bytes:
     """Store one HL7 v2 message and answer it: what the MLLP listener calls for each message. Never raises.
 
@@ -161,72 +235,12 @@ def hl7_receive(raw: bytes, *, peer: str = "") -> bytes:
     from ingestion import hl7v2
 
     try:
-        try:
-            header = hl7v2.read_header(raw)
-        except Exception as exc:
-            location = getattr(exc, "location", "") or "MSH"
-            reason = f"the message cannot be read: {exc}"
-            message_receive(
-                channel=InboundMessage.Channel.MLLP,
-                payload=raw,
-                format=InboundMessage.Format.HL7V2,
-                peer=peer,
-                status=InboundMessage.Status.FAILED,
-                error=reason,
-                error_location=location,
-            )
-            return _ack(hl7v2, raw, "AR", reason, location)
-        application = _text(header.sending_application)
-        facility = _text(header.sending_facility)
-        message_type = "^".join(p for p in (_text(header.message_type), _text(header.trigger_event)) if p)
-        control_id = _text(header.control_id)
-        source = source_for_sender(application, facility)
-        if source is None:
-            reason = (
-                f"unknown sender: sending application {application!r}, facility {facility!r} is not a "
-                "registered source system"
-            )
-            message_receive(
-                channel=InboundMessage.Channel.MLLP,
-                payload=raw,
-                format=InboundMessage.Format.HL7V2,
-                peer=peer,
-                control_id=control_id,
-                message_type=message_type,
-                status=InboundMessage.Status.FAILED,
-                error=reason,
-                error_location="MSH-3",
-            )
-            return _ack(hl7v2, raw, "AR", reason, "MSH-3")
-        if not control_id:
-            reason = "MSH-10 (message control id) is empty"
-            message_receive(
-                channel=InboundMessage.Channel.MLLP,
-                payload=raw,
-                format=InboundMessage.Format.HL7V2,
-                source_system=source,
-                peer=peer,
-                message_type=message_type,
-                status=InboundMessage.Status.FAILED,
-                error=reason,
-                error_location="MSH-10",
-            )
-            return _ack(hl7v2, raw, "AR", reason, "MSH-10")
-        message_receive(
-            channel=InboundMessage.Channel.MLLP,
-            payload=raw,
-            format=InboundMessage.Format.HL7V2,
-            source_system=source,
-            peer=peer,
-            control_id=control_id,
-            message_type=message_type,
-        )
-        return _ack(hl7v2, raw, "AA")
+        stored = hl7_store(raw, channel=InboundMessage.Channel.MLLP, peer=peer)
+        return _ack(hl7v2, raw, stored.code, stored.reason, stored.location)
     except Exception as exc:
         logger.exception("an HL7 v2 message from %s could not be stored", peer or "a peer")
-        return _ack(
-            hl7v2, raw, "AE", f"the message could not be stored; send it again ({type(exc).__name__})"
-        )
+        reason = f"the message could not be stored; send it again ({type(exc).__name__})"
+        return _ack(hl7v2, raw, "AE", reason)
 
 
 def _ack(hl7v2, raw: bytes | None, code: str, reason: str = "", location: str = "") -> bytes:

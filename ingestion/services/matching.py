@@ -13,21 +13,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from consent import selectors as consent_selectors
 from ingestion.canonical import LocalId, PatientIdentity
 from records import nhs_numbers
 from records.models import LocalIdentifier, Person, SourceSystem
 
 
 def nhs_numbers_opted_out(numbers: Iterable[str]) -> set[str]:
-    """The NHS numbers among these whose opt-out is in force: their data is dropped at ingestion.
-
-    Stand-in until the consent app provides consent.selectors.nhs_numbers_opted_out.
-    """
-    try:
-        from consent.selectors import nhs_numbers_opted_out as opted_out
-    except ImportError:
-        return set()
-    return set(opted_out(numbers))
+    """The NHS numbers among these whose opt-out is in force: their data is dropped at ingestion."""
+    return consent_selectors.nhs_numbers_opted_out(numbers)
 
 
 def valid_nhs_number(identity: PatientIdentity) -> str | None:

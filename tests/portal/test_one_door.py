@@ -21,7 +21,12 @@ NO_PERSON_DATA = {
     "portal:healthz",
     "portal:emergency_access",
     "portal:correction_list",  # references, statuses and dates only; each links to a person page
+    # Senders post data in; the answer says what became of each entry, never what the record holds.
+    "ingestion:fhir_bundle_receive",
 }
+# Context launch: it looks the person up through records.access.person_for (audited) and only redirects to
+# the person's page, which is the door; its refusal page is the same for "no such person" and "not yours".
+NO_PERSON_DATA |= {"portal:launch", "portal:launch_continue", "portal:mfa_done"}
 
 
 def our_url_patterns(resolver=None, prefix="", namespace=""):

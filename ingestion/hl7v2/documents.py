@@ -1,0 +1,12 @@
+"""MDM messages (first version: not mapped yet)."""
+
+from __future__ import annotations
+
+from ingestion.canonical import MappedRecord
+from ingestion.hl7v2.context import Context
+
+MDM_EVENTS: frozenset[str] = frozenset()
+
+
+def map_mdm(ctx: Context, trigger: str) -> MappedRecord:
+    raise NotImplementedError
