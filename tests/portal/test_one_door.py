@@ -23,6 +23,10 @@ NO_PERSON_DATA = {
     "portal:correction_list",  # references, statuses and dates only; each links to a person page
     # Senders post data in; the answer says what became of each entry, never what the record holds.
     "ingestion:fhir_bundle_receive",
+    # The public opt-out form: no account, and it never says whether a record exists.
+    "consent:opt_out",
+    "consent:opt_out_easy_read",
+    "consent:opt_out_received",
 }
 # Context launch: it looks the person up through records.access.person_for (audited) and only redirects to
 # the person's page, which is the door; its refusal page is the same for "no such person" and "not yours".
