@@ -67,6 +67,7 @@ class PrivacyAlert(models.Model):
         STAFF_RECORD = "staff_record", "Record of a member of staff opened"
         PUBLIC_FIGURE = "public_figure", "Record of a public figure opened"
         LICENCE = "licence", "Licences exceeded"
+        OPT_OUT = "opt_out", "New opt-out request"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -8,10 +8,12 @@ needed to honour the choice is kept: NHS number, dates, channel and reference.
 from __future__ import annotations
 
 import secrets
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 
 from records.models.person import validate_nhs_number
 
@@ -122,6 +124,7 @@ class OptOut(models.Model):
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    withdrawal_note = models.TextField(blank=True, help_text="How the withdrawal reached us.")
 
     objects = OptOutQuerySet.as_manager()
 
@@ -151,3 +154,166 @@ class OptOut(models.Model):
     @property
     def is_in_force(self) -> bool:
         return self.status == self.Status.APPROVED
+
+
+def one_month_after(day: date) -> date:
+    """UK GDPR's month: to the same date next month, or the month's last day if it has no such date."""
+    import calendar
+
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class SubjectAccessRequest(models.Model):
+    """A person's request for a copy of what the record holds about them (UK GDPR Art. 15 and 20)."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PRODUCED = "produced", "Pack produced"
+        SENT = "sent", "Sent to the person"
+
+    reference = models.CharField(max_length=16, unique=True, editable=False)
+    nhs_number = models.CharField("NHS number", max_length=10, validators=[validate_nhs_number])
+    requested_by = models.CharField(
+        max_length=200, help_text="The person, or who asked for them (and their authority)."
+    )
+    received_on = models.DateField(default=timezone.localdate)
+    identity_checked_on = models.DateField(
+        null=True, blank=True, help_text="The one-month clock starts once identity is confirmed."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    produced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    produced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_on"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def due_on(self) -> date:
+        return one_month_after(self.identity_checked_on or self.received_on)
+
+
+class ProxyAuthority(models.TextChoices):
+    LPA_HEALTH = "lpa_health", "Lasting power of attorney for health and welfare"
+    DEPUTY = "deputy", "Court-appointed deputy for personal welfare"
+    PARENTAL = "parental", "Parental responsibility"
+
+
+class LegalProxyQuerySet(models.QuerySet["LegalProxy"]):
+    def in_force_on(self, day: date) -> LegalProxyQuerySet:
+        return self.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=day),
+            valid_from__lte=day,
+            revoked_at__isnull=True,
+            verified_at__isnull=False,
+        )
+
+
+class LegalProxy(models.Model):
+    """Someone with legal authority to make decisions about a person's care, and the evidence seen."""
+
+    person = models.ForeignKey("records.Person", on_delete=models.CASCADE, related_name="legal_proxies")
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=100, blank=True, help_text="Daughter, mother, solicitor…")
+    authority = models.CharField(max_length=12, choices=ProxyAuthority.choices)
+    evidence_seen = models.TextField(
+        help_text="The document seen: an LPA stamped by the Office of the Public Guardian, a court order, "
+        "a birth certificate or parental responsibility agreement…"
+    )
+    evidence_reference = models.CharField(
+        max_length=100, blank=True, help_text="OPG reference, court case number…"
+    )
+    valid_from = models.DateField()
+    valid_until = models.DateField(
+        null=True, blank=True, help_text="Blank: open-ended (an LPA); a child's 18th birthday for parents."
+    )
+    person_lacks_capacity = models.BooleanField(
+        default=False, help_text="Assessed as lacking capacity to decide about sharing their record."
+    )
+    capacity_assessment = models.TextField(blank=True, help_text="Who assessed capacity, when, for what.")
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LegalProxyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "carer or legal proxy"
+        verbose_name_plural = "carers and legal proxies"
+        ordering = ["person", "name"]
+        constraints = [
+            models.CheckConstraint(
+                name="legal_proxy_valid_until_after_from",
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_authority_display()})"
+
+    def is_in_force_on(self, day: date | None = None) -> bool:
+        day = day or timezone.localdate()
+        return (
+            self.verified_at is not None
+            and self.revoked_at is None
+            and self.valid_from <= day
+            and (self.valid_until is None or self.valid_until >= day)
+        )
+
+
+PROXY_PERMISSION_MAX = timedelta(days=90)
+
+
+class ProxyPermission(models.Model):
+    """A proxy's permission for one named professional to see the record of a person who lacks capacity.
+
+    Carried out as a granted care relationship (records.access.care_relationship_grant) that expires.
+    """
+
+    proxy = models.ForeignKey(LegalProxy, on_delete=models.CASCADE, related_name="permissions")
+    professional = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=300)
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    grant = models.ForeignKey(
+        "records.PersonUserObjectPermission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="proxy_permission_at_most_90_days",
+                condition=Q(expires_at__gt=F("granted_at"))
+                & Q(expires_at__lte=F("granted_at") + PROXY_PERMISSION_MAX),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional} until {self.expires_at:%d %b %Y}"
+
+    @property
+    def is_in_force(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

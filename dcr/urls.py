@@ -1,3 +1,4 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
@@ -7,3 +8,5 @@ urlpatterns = [
     path("ingest/", include("ingestion.urls")),
     path("", include("portal.urls")),
 ]
+# Citizens' public pages, translated: /opt-out/ in English, /pl/opt-out/ and /ro/opt-out/ (decision 0007).
+urlpatterns += i18n_patterns(path("opt-out/", include("consent.urls")), prefix_default_language=False)

@@ -45,6 +45,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Only the citizens' public pages are translated (i18n_patterns in dcr/urls.py, English unprefixed):
+    # every other path stays in English whatever the browser asks for.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -169,6 +172,9 @@ DCR_LAUNCH_AUDIENCE = env("DCR_LAUNCH_AUDIENCE", default="shared-care-record")
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
+# The public opt-out pages: English and the commonest other languages in the region (Polish, Romanian).
+LANGUAGES = [("en-gb", "English"), ("pl", "Polski"), ("ro", "Română")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -239,3 +245,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("DCR_INGEST_SWEEP_SECONDS", default=30.0),
     },
 }
+
+# Citizens' rights: the public opt-out form accepts this many submissions per client address per window.
+DCR_OPT_OUT_RATE_LIMIT = env.int("DCR_OPT_OUT_RATE_LIMIT", default=5)
+DCR_OPT_OUT_RATE_WINDOW_SECONDS = env.int("DCR_OPT_OUT_RATE_WINDOW_SECONDS", default=3600)

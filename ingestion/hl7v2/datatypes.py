@@ -77,6 +77,8 @@ def concept(segment: Segment, index: int, repetition: int = 0) -> dict[str, Any]
     """A CE/CWE/CNE field as a CodeableConcept: the primary and the alternate coding, and the text."""
     parts = [segment.get(index, n, repetition=repetition) for n in range(1, 10)]
     code, display, system, alt_code, alt_display, alt_system, _, _, original = parts
+    if code and not display and not system and " " in code.strip():
+        code, display = "", code  # free text sent where a code belongs
     codings = [c for c in (coding(code, display, system), coding(alt_code, alt_display, alt_system)) if c]
     text = original or display or alt_display or (code if not codings else "")
     if not codings and not text:

@@ -95,7 +95,9 @@ def patient_identity(pid: Segment, default_system: str) -> tuple[PatientIdentity
                 identity.local_ids.append(LocalId(system, value, type_code))
     if identity.nhs_number:
         if not nhs_numbers.is_valid(identity.nhs_number):
-            warnings.append(f"PID-3 NHS number {identity.nhs_number!r} fails the Modulus 11 check")
+            warnings.append(
+                f"PID-3 NHS number {identity.nhs_number!r} is not a valid NHS number (check digit or range)"
+            )
         status = pid.get(32).strip()
         if status in _VERIFICATION:
             identity.nhs_number_status = status
@@ -217,8 +219,9 @@ def patient_draft(
     if title:
         values["title"] = title[:40]
     for other in range(len(pid.repetitions(5))):
-        if pid.get(5, 7, repetition=other).upper() == "N" and pid.get(5, 2, repetition=other):
-            values["preferred_name"] = pid.get(5, 2, repetition=other)[:100]
+        nickname = pid.get(5, 2, repetition=other) or pid.get(5, 1, 1, other)
+        if pid.get(5, 7, repetition=other).upper() == "N" and nickname:
+            values["preferred_name"] = nickname[:100]
             break
     sex = pid.get(8).upper()
     if sex in _GENDERS:

@@ -106,6 +106,8 @@ def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
     if not reps:
         return {}, ""
     where = f"OBX-5 (OBX {obx.get(1) or '?'})"
+    if kind == "" and len(reps) == 1 and _NM.fullmatch(obx.get(5, 1).strip()):
+        kind = "NM"  # no value type sent, but a number is a number
     if kind in TEXT_TYPES or kind == "":
         text = "\n".join(obx.text(5, rep) for rep in range(len(reps))).strip()
         return ({"valueString": text}, text) if text else ({}, "")

@@ -23,6 +23,10 @@ NO_PERSON_DATA = {
     "portal:correction_list",  # references, statuses and dates only; each links to a person page
     # Senders post data in; the answer says what became of each entry, never what the record holds.
     "ingestion:fhir_bundle_receive",
+    # The public opt-out form: no account, and it never says whether a record exists.
+    "consent:opt_out",
+    "consent:opt_out_easy_read",
+    "consent:opt_out_received",
 }
 # Context launch: it looks the person up through records.access.person_for (audited) and only redirects to
 # the person's page, which is the door; its refusal page is the same for "no such person" and "not yours".
@@ -86,8 +90,6 @@ def person_page_kwargs(name: str, person, practice) -> dict:
         kwargs["entry_id"] = letter.pk
         if name == "portal:attachment_download":
             kwargs["index"] = 0
-    elif name == "portal:correction_detail":
-        kwargs["reference"] = "CR-000001"
     return kwargs
 
 
@@ -101,7 +103,10 @@ def test_each_person_url_is_404_without_a_relationship_audited_and_200_with_one(
     if name == "portal:correction_detail":
         from records.corrections import correction_request_create
 
-        correction_request_create(actor=gp, entry=entry(mine, practice), what_is_wrong="Wrong date of onset")
+        correction = correction_request_create(
+            actor=gp, entry=entry(mine, practice), what_is_wrong="Wrong date of onset"
+        )
+        kwargs["reference"] = correction.reference
 
     forbidden = client.get(reverse(name, kwargs={**kwargs, "person_id": theirs.pk}))
     missing = client.get(reverse(name, kwargs={**kwargs, "person_id": 987_654_321}))
