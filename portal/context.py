@@ -125,7 +125,7 @@ def person_page(page: str, action: str = "view_record"):
                     "basis": basis,
                     "actor": actor,
                     "banner": banner,
-                    "page": page,
+                    "section": page,
                 },
             )
 

@@ -49,9 +49,10 @@ class EmergencyAccessForm(forms.Form):
     )
     reason_text = forms.CharField(
         label="Explain why you need this record now",
-        required=False,
+        help_text="For example: brought in unconscious, no relatives present. The privacy officer reads it.",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=1000,
+        error_messages={"required": "Explain why you need this record now"},
     )
     confirm = forms.BooleanField(
         label="I understand this access is recorded, reported to the privacy officer and reviewed",

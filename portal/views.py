@@ -99,6 +99,14 @@ def person_detail(request: HttpRequest, person, basis) -> Shown:
     )
 
 
+def _next_url(query, cursor) -> str:
+    if cursor is None:
+        return ""
+    query = query.copy()
+    query["after"] = cursor.encode()
+    return f"?{query.urlencode()}"
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 @person_page("timeline")
@@ -122,9 +130,7 @@ def person_timeline(request: HttpRequest, person, basis) -> Shown:
             "page": page,
             "query": query.urlencode(),
             "filtered": any(v for v in filters.values()),
-            "next_url": f"?{query.urlencode() + '&' if query else ''}after={page.next_cursor.encode()}"
-            if page.next_cursor
-            else "",
+            "next_url": _next_url(query, page.next_cursor),
         },
         categories=sorted({e.category for e in page.entries}),
         entry_ids=[e.pk for e in page.entries],

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from records.models import (
     AccessGrant,
+    CorrectionRequest,
     Entry,
     EntryCategory,
     LocalIdentifier,
@@ -192,3 +193,162 @@ class SensitiveCodeAdmin(admin.ModelAdmin):
     list_display = ["display", "code", "code_system", "sensitivity"]
     list_filter = ["sensitivity"]
     search_fields = ["code", "display"]
+
+
+class CorrectionRequestForm(forms.ModelForm):
+    """The queue's one decision per visit: pass it to the source, record the source's correction, or
+    decline with a reason the reporter will read."""
+
+    outcome = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "No change"),
+            ("sent", "Sent to the source organisation"),
+            ("corrected", "Corrected at source"),
+            ("declined", "Declined (give the reason)"),
+        ],
+    )
+
+    class Meta:
+        model = CorrectionRequest
+        fields = ["decline_reason"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == "declined" and not (data.get("decline_reason") or "").strip():
+            self.add_error("decline_reason", "Give the reason for declining: the reporter is shown it.")
+        return data
+
+
+@admin.register(CorrectionRequest)
+class CorrectionRequestAdmin(admin.ModelAdmin):
+    """Correction requests from the portal, worked as a queue: received, sent to source, then corrected at
+    source or declined. The record itself is never edited here."""
+
+    form = CorrectionRequestForm
+    list_display = [
+        "reference",
+        "created_at",
+        "status",
+        "organisation",
+        "reported_category",
+        "reporter",
+        "notified_at",
+        "newer_data",
+    ]
+    list_filter = ["status", "organisation__kind", "reported_category"]
+    search_fields = ["=reference", "=person__nhs_number", "organisation__name", "reporter__email"]
+    list_select_related = ["organisation", "reporter", "entry"]
+    actions = ["mark_sent", "mark_corrected"]
+    readonly_fields = [
+        "reference",
+        "status",
+        "organisation",
+        "reporter",
+        "reporter_organisation",
+        "person",
+        "entry",
+        "created_at",
+        "notified_at",
+        "sent_at",
+        "resolved_at",
+        "handled_by",
+        "what_is_wrong",
+        "reported_summary",
+        "reported_as",
+        "current_data",
+    ]
+    fieldsets = [
+        (None, {"fields": ["reference", "status", "organisation", "what_is_wrong"]}),
+        ("Decision", {"fields": ["outcome", "decline_reason"]}),
+        ("The entry", {"fields": ["reported_summary", "reported_as", "current_data", "entry", "person"]}),
+        (
+            "History",
+            {
+                "fields": [
+                    "reporter",
+                    "reporter_organisation",
+                    "created_at",
+                    "notified_at",
+                    "sent_at",
+                    "resolved_at",
+                    "handled_by",
+                ]
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(boolean=True, description="Newer data from source")
+    def newer_data(self, obj: CorrectionRequest) -> bool:
+        from records.corrections import correction_has_newer_data
+
+        return correction_has_newer_data(obj, obj.entry)
+
+    @admin.display(description="As reported")
+    def reported_as(self, obj: CorrectionRequest) -> str:
+        import json
+
+        return format_html("<pre>{}</pre>", json.dumps(obj.reported_resource, indent=2))
+
+    @admin.display(description="Now, from the source")
+    def current_data(self, obj: CorrectionRequest) -> str:
+        import json
+
+        from records.corrections import correction_has_newer_data
+
+        if obj.entry is None:
+            return "The entry has since been removed."
+        if not correction_has_newer_data(obj, obj.entry):
+            return "No newer version from the source yet."
+        return format_html(
+            "<p>Updated at source {}</p><pre>{}</pre>",
+            obj.entry.source_updated_at.strftime("%d %b %Y %H:%M"),
+            json.dumps(obj.entry.resource, indent=2),
+        )
+
+    def save_model(self, request, obj, form, change):
+        from records import corrections
+
+        outcome = form.cleaned_data.get("outcome")
+        try:
+            if outcome == "sent":
+                corrections.correction_request_mark_sent(correction=obj, by=request.user)
+            elif outcome == "corrected":
+                corrections.correction_request_mark_corrected(correction=obj, by=request.user)
+            elif outcome == "declined":
+                reason = form.cleaned_data["decline_reason"]
+                obj.decline_reason = CorrectionRequest.objects.get(pk=obj.pk).decline_reason
+                corrections.correction_request_decline(correction=obj, by=request.user, reason=reason)
+        except corrections.CorrectionRefused as refusal:
+            self.message_user(request, str(refusal), level="error")
+
+    def _bulk(self, request, queryset, service, done: str) -> None:
+        from records import corrections
+
+        changed = 0
+        for correction in queryset:
+            try:
+                service(correction=correction, by=request.user)
+                changed += 1
+            except corrections.CorrectionRefused as refusal:
+                self.message_user(request, str(refusal), level="warning")
+        if changed:
+            self.message_user(request, f"{changed} request(s) marked {done}.")
+
+    @admin.action(description="Mark as sent to the source organisation")
+    def mark_sent(self, request, queryset):
+        from records import corrections
+
+        self._bulk(request, queryset, corrections.correction_request_mark_sent, "sent to source")
+
+    @admin.action(description="Mark as corrected at source")
+    def mark_corrected(self, request, queryset):
+        from records import corrections
+
+        self._bulk(request, queryset, corrections.correction_request_mark_corrected, "corrected at source")

@@ -90,8 +90,6 @@ def person_page_kwargs(name: str, person, practice) -> dict:
         kwargs["entry_id"] = letter.pk
         if name == "portal:attachment_download":
             kwargs["index"] = 0
-    elif name == "portal:correction_detail":
-        kwargs["reference"] = "CR-000001"
     return kwargs
 
 
@@ -105,7 +103,10 @@ def test_each_person_url_is_404_without_a_relationship_audited_and_200_with_one(
     if name == "portal:correction_detail":
         from records.corrections import correction_request_create
 
-        correction_request_create(actor=gp, entry=entry(mine, practice), what_is_wrong="Wrong date of onset")
+        correction = correction_request_create(
+            actor=gp, entry=entry(mine, practice), what_is_wrong="Wrong date of onset"
+        )
+        kwargs["reference"] = correction.reference
 
     forbidden = client.get(reverse(name, kwargs={**kwargs, "person_id": theirs.pk}))
     missing = client.get(reverse(name, kwargs={**kwargs, "person_id": 987_654_321}))
