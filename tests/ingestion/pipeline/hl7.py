@@ -21,3 +21,13 @@ def with_obx_value(raw: bytes, value: bytes) -> bytes:
     fields[2], fields[5] = b"ST", value
     segments[at] = b"|".join(fields)
     return b"\r".join(segments)
+
+
+def with_obx_code(raw: bytes, code: bytes) -> bytes:
+    """The message with its first result coded with this code."""
+    segments = raw.split(b"\r")
+    at = next(n for n, s in enumerate(segments) if s.startswith(b"OBX|1|"))
+    fields = segments[at].split(b"|")
+    fields[3] = code + b"^Odd test^SCT"
+    segments[at] = b"|".join(fields)
+    return b"\r".join(segments)

@@ -15,9 +15,36 @@ def store(raw: bytes, source) -> InboundMessage:
     return ledger.hl7_store(raw, channel="file", source_system=source, enqueue=False).message
 
 
-def test_one_bad_message_in_a_batch_fails_alone_with_the_reason_and_the_rest_are_applied(hl7_source):
+@pytest.fixture
+def refuse_entries():
+    """Make PostgreSQL refuse some entries, as a constraint or a failover would: a real database error."""
+
+    def refuse(errcode: str, message: str, when: str = "true") -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                CREATE OR REPLACE FUNCTION test_entry_refused() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF {when} THEN RAISE EXCEPTION '{message}' USING ERRCODE = '{errcode}'; END IF;
+                    RETURN NEW;
+                END $$;
+                CREATE TRIGGER test_entry_refused BEFORE INSERT ON records_entry
+                    FOR EACH ROW EXECUTE FUNCTION test_entry_refused();
+                """
+            )
+
+    yield refuse
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS test_entry_refused ON records_entry")
+        cursor.execute("DROP FUNCTION IF EXISTS test_entry_refused()")
+
+
+def test_one_bad_message_in_a_batch_fails_alone_with_the_reason_and_the_rest_are_applied(
+    hl7_source, refuse_entries
+):
+    refuse_entries("22023", "value out of range", "NEW.resource::text LIKE '%POISON%'")
     good = [store(oru(n, patient=n), hl7_source) for n in (1, 2)]
-    bad = store(with_obx_value(oru(3, patient=3), b"bad\x00value"), hl7_source)
+    bad = store(with_obx_value(oru(3, patient=3), b"POISON"), hl7_source)
     last = store(oru(4, patient=4), hl7_source)
 
     apply.messages_process([m.pk for m in [*good, bad, last]])
@@ -27,7 +54,7 @@ def test_one_bad_message_in_a_batch_fails_alone_with_the_reason_and_the_rest_are
     bad.refresh_from_db()
     assert bad.status == "failed"
     assert bad.error.startswith("the data cannot be stored")
-    assert b"bad\x00value" in bytes(bad.payload)
+    assert b"POISON" in bytes(bad.payload)
     assert Entry.objects.filter(provenance__message_id=bad.pk).count() == 0
 
 
@@ -43,27 +70,10 @@ def test_a_message_that_cannot_be_mapped_fails_at_once_with_where_and_why(hl7_so
     assert message.error
 
 
-@pytest.fixture
-def failing_entries():
-    """A real database error on writing entries, as a deadlock or a failover gives (SQLSTATE 40001)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            CREATE FUNCTION test_entry_refused() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$;
-            CREATE TRIGGER test_entry_refused BEFORE INSERT ON records_entry
-                FOR EACH ROW EXECUTE FUNCTION test_entry_refused();
-            """
-        )
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS test_entry_refused ON records_entry")
-        cursor.execute("DROP FUNCTION IF EXISTS test_entry_refused()")
-
-
 def test_a_transient_error_is_retried_then_failed_after_the_maximum_attempts(
-    hl7_source, failing_entries, settings, admin_user
+    hl7_source, refuse_entries, settings, admin_user
 ):
+    refuse_entries("40001", "could not serialize access")
     settings.DCR_INGEST_MAX_ATTEMPTS = 3
     settings.DCR_INGEST_RETRY_SECONDS = 0
     message = store(oru(1), hl7_source)
