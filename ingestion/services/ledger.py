@@ -225,7 +225,7 @@ def hl7_store(
     return Hl7Stored(message, "AA")
 
 
-def hl7_receive(raw: bytes, *, peer: str = "") -> bytes:
+def hl7_receive(raw: bytes, *, peer: str = "", enqueue: bool = True) -> bytes:
     """Store one HL7 v2 message and answer it: what the MLLP listener calls for each message. Never raises.
 
     AA once the message is stored (a repeated control id too: it changes nothing); AR with the reason when
@@ -235,7 +235,7 @@ def hl7_receive(raw: bytes, *, peer: str = "") -> bytes:
     from ingestion import hl7v2
 
     try:
-        stored = hl7_store(raw, channel=InboundMessage.Channel.MLLP, peer=peer)
+        stored = hl7_store(raw, channel=InboundMessage.Channel.MLLP, peer=peer, enqueue=enqueue)
         return _ack(hl7v2, raw, stored.code, stored.reason, stored.location)
     except Exception as exc:
         logger.exception("an HL7 v2 message from %s could not be stored", peer or "a peer")

@@ -36,3 +36,9 @@ def nhsuk_widget(field: forms.BoundField) -> str:
 @register.filter
 def is_checkbox(field: forms.BoundField) -> bool:
     return isinstance(field.field.widget, forms.CheckboxInput)
+
+
+@register.filter
+def in_fours(value: str) -> str:
+    """A set-up key is easier to type from a phone screen in groups of four."""
+    return " ".join(value[i : i + 4] for i in range(0, len(value), 4))

@@ -1,7 +1,7 @@
 """Opt-outs in Django admin: staff enter paper and phone requests, the privacy officer matches and decides,
 and an approval erases the record at once while the access trail survives."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from auditlog.models import LogEntry
@@ -33,6 +33,8 @@ from tests.records.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+RECEIVED = timezone.make_aware(datetime(2026, 3, 2, 10, 0))
 
 
 @pytest.fixture
@@ -246,6 +248,25 @@ class TestApproval:
         assert "DT1 1UZ" in opt_out.letter_text
         assert "Summary Care Record" in opt_out.letter_text
         assert "approved" in opt_out.letter_text
+
+    @pytest.mark.parametrize(
+        ("language", "phrases"),
+        [
+            ("pl", ["Z poważaniem", "Wniosek został zatwierdzony", "Summary Care Record", "marca"]),
+            ("ro", ["Cu stimă", "am aprobat-o", "Summary Care Record", "Martie"]),
+        ],
+    )
+    def test_the_letter_is_written_in_the_applicants_language(self, held, language, phrases):
+        person, _ = held
+        opt_out = opt_out_register(
+            details=details_for(person, "DT1 1UZ"), channel="web", language=language, received_at=RECEIVED
+        )
+
+        letter = opt_out_approve(opt_out=opt_out, decided_by=UserFactory(), person=person).letter_text
+
+        for phrase in phrases:
+            assert phrase in letter
+        assert "We received" not in letter
 
     def test_someone_with_no_record_yet_can_opt_out_of_future_data_by_nhs_number(self, officer_client):
         opt_out = opt_out_register(

@@ -1,6 +1,7 @@
 """Sign-in tests: multi-factor authentication is on here, as in production."""
 
 import time
+from pathlib import Path
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -56,3 +57,18 @@ def sign_in_with_password(client, email: str, password: str = PASSWORD, next_url
     if next_url:
         data["next"] = next_url
     return client.post("/accounts/login/", data)
+
+
+AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA rules on the page as shown; only serious and critical ones count."""
+    page.add_script_tag(path=str(AXE))
+    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags)
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])})"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
