@@ -36,8 +36,6 @@ def home(request: HttpRequest) -> HttpResponse:
     memberships = membership_list_for(user=request.user)
     if len(memberships) == 1 or request.session.get("acting_membership_id"):
         return redirect("portal:person_search")
-    if memberships:  # several: choose the one to act in first
-        return redirect("portal:act_as")
     return render(request, "portal/home.html", {"memberships": memberships})
 
 

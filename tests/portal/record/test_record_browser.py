@@ -170,6 +170,9 @@ def test_the_other_pages_pass_axe_too(live_server, page):
     page.get_by_label("Email address").fill(gp.user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("table", name="Your organisations and roles")).to_be_visible()
+    axe(page)  # the home page, listing the user's roles
+    page.get_by_role("link", name="Choose the role you are working in").click()
     expect(
         page.get_by_role("heading", name="Which organisation and role are you working in?")
     ).to_be_visible()
