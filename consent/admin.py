@@ -319,6 +319,8 @@ class WithdrawalForm(forms.Form):
 
 
 class SubjectAccessRequestForm(forms.ModelForm):
+    nhs_number = forms.CharField(label="NHS number", max_length=14)
+
     class Meta:
         model = SubjectAccessRequest
         fields = ["nhs_number", "requested_by", "received_on", "identity_checked_on", "status", "notes"]
@@ -326,7 +328,10 @@ class SubjectAccessRequestForm(forms.ModelForm):
     def clean_nhs_number(self) -> str:
         from records import nhs_numbers
 
-        return nhs_numbers.normalise(self.cleaned_data["nhs_number"])
+        value = nhs_numbers.normalise(self.cleaned_data["nhs_number"])
+        if not nhs_numbers.is_valid(value):
+            raise ValidationError("Not a valid NHS number: check it against the request.")
+        return value
 
 
 @admin.register(SubjectAccessRequest)
@@ -520,7 +525,12 @@ class ProxyPermissionAdmin(admin.ModelAdmin):
             expires_at=timezone.now() + timedelta(days=data["days"]),
             recorded_by=request.user,
         )
-        obj.pk = created.pk
+        obj.pk, obj.granted_at, obj.expires_at, obj.grant = (
+            created.pk,
+            created.granted_at,
+            created.expires_at,
+            created.grant,
+        )
 
     @admin.action(description="Revoke the selected permissions")
     def revoke(self, request: HttpRequest, queryset) -> None:

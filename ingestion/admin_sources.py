@@ -3,6 +3,7 @@ and the social care extract upload."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,7 +19,17 @@ from ingestion.services.sources import (
     source_system_token_issue,
     source_system_token_revoke,
 )
+from ingestion.services.uploads import social_care_extract_upload
 from records.models import SourceSystem
+
+
+class SocialCareUploadForm(forms.Form):
+    source = forms.ModelChoiceField(
+        queryset=SourceSystem.objects.filter(kind=SourceSystem.Kind.CSV).select_related("organisation"),
+        label="Council source system",
+        help_text="The council's CSV source: its ids key the people, plans, carers and flags.",
+    )
+    extract = forms.FileField(label="CSV extract", help_text="Columns as in docs/social-care-csv.md.")
 
 
 class SourceSystemAdmin(admin.ModelAdmin):
@@ -29,6 +40,7 @@ class SourceSystemAdmin(admin.ModelAdmin):
     readonly_fields = ["mode", "credential", "token_issued_at", "token_revoked_at", "last_message_at", "feed"]
     list_select_related = ["organisation"]
     change_form_template = "admin/ingestion/sourcesystem/change_form.html"
+    change_list_template = "admin/ingestion/sourcesystem/change_list.html"
 
     @admin.display(description="Feed")
     def feed(self, obj: SourceSystem) -> str:
@@ -58,6 +70,11 @@ class SourceSystemAdmin(admin.ModelAdmin):
             path("<int:pk>/token/", view(self.token_view), name="records_sourcesystem_token"),
             path("<int:pk>/revoke/", view(self.revoke_view), name="records_sourcesystem_revoke"),
             path("<int:pk>/go-live/", view(self.go_live_view), name="records_sourcesystem_go_live"),
+            path(
+                "upload-social-care/",
+                view(self.upload_view),
+                name="records_sourcesystem_upload_social_care",
+            ),
             *super().get_urls(),
         ]
 
@@ -136,6 +153,29 @@ class SourceSystemAdmin(admin.ModelAdmin):
         else:
             messages.info(request, f"{source.name} was already live.")
         return HttpResponseRedirect(reverse("admin:records_sourcesystem_change", args=[source.pk]))
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a social care extract: it is applied at once and reported row by row."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        report = None
+        if request.method == "POST":
+            form = SocialCareUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["extract"]
+                report = social_care_extract_upload(
+                    source=form.cleaned_data["source"], name=upload.name, data=upload.read()
+                )
+        else:
+            form = SocialCareUploadForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a social care extract",
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/ingestion/sourcesystem/upload_social_care.html", context)
 
 
 admin.site.register(SourceSystem, SourceSystemAdmin)

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from dcr.bulk import bulk_update_rows
 from records import nhs_numbers
 from records.models import Person, PersonAddress, Sensitivity, SourceSystem
 
@@ -265,7 +266,7 @@ def people_update_demographics(*, updates: Sequence[DemographicsUpdate]) -> dict
         now = timezone.now()
         for person in touched.values():
             person.updated_at = now
-        Person.objects.bulk_update(list(touched.values()), [*names, "updated_at"])
+        bulk_update_rows(list(touched.values()), [*names, "updated_at"])
     return changed
 
 

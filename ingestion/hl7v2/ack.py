@@ -101,7 +101,9 @@ def build_ack(
     original_id = msh[10].split(d.component)[0] if msh[10] else ""
     trigger = msh[9].split(c)[1] if c in msh[9] else ""
     version = msh[12] or "2.5.1"
-    charset = msh[18]
+    charset = msh[18].split(d.repetition)[0]
+    if not codec_for(charset):
+        charset = ""  # a character set we cannot write is not echoed: the ACK goes out in UTF-8
     now = datetime.now(UK_TIME).strftime("%Y%m%d%H%M%S%z")
     ack_type = f"ACK{c}{trigger}{c}ACK" if trigger else f"ACK{c}{c}ACK"
     header = [

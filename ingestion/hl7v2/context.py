@@ -42,6 +42,7 @@ class Context:
         parent_key: str | None = None,
         sensitive_concepts: tuple[Any, ...] = (),
     ) -> ItemDraft:
+        prune(resource)
         system, code, display = pick_coding(*codes)
         return ItemDraft(
             category=category,
@@ -80,3 +81,32 @@ def security_labels(*codes: str) -> list[dict[str, str]]:
         if found and {"system": found[0], "code": found[1]} not in labels:
             labels.append({"system": found[0], "code": found[1]})
     return labels
+
+
+def prune(node: Any) -> bool:
+    """Make `node` valid as FHIR in place: no empty strings, lists or objects; codes without stray spaces.
+
+    Returns whether anything is left. HL7 v2 senders leave components empty and pad codes; FHIR
+    allows neither, and a resource that fails validation would be lost, not stored.
+    """
+    if isinstance(node, dict):
+        for key in list(node):
+            value = node[key]
+            if isinstance(value, str):
+                if key == "code":
+                    value = node[key] = " ".join(value.split())
+                if not value.strip():
+                    del node[key]
+            elif isinstance(value, dict | list) and not prune(value):
+                del node[key]
+        return bool(node)
+    if isinstance(node, list):
+        node[:] = [
+            item
+            for item in node
+            if (isinstance(item, str) and item.strip())
+            or (isinstance(item, dict | list) and prune(item))
+            or not isinstance(item, str | dict | list)
+        ]
+        return bool(node)
+    return True

@@ -10,6 +10,7 @@ from ingestion.canonical import AddressDraft, ItemDraft, LocalId, PatientDraft, 
 from ingestion.fhir.common import NHS_NUMBER_SYSTEM, ODS_SYSTEM
 from ingestion.fhir.items.care import related_person_role
 from ingestion.fhir.sensitivity import sensitivity_of
+from ingestion.hl7v2.context import prune
 from ingestion.hl7v2.datatypes import authority, identifier, person_name, short, slug_key
 from ingestion.hl7v2.reader import Message, Segment, parse_moment
 from records import nhs_numbers
@@ -245,13 +246,15 @@ def patient_draft(
     if gp_name:
         values["registered_gp_name"] = gp_name[:100]
     address = _address(pid)
+    resource = _patient_resource(identity, values, address, ods)
+    prune(resource)
     draft = PatientDraft(
         identity=identity,
         source_updated_at=updated_at,
         demographics=values,
         registered_practice_ods=ods,
         address=address,
-        resource=_patient_resource(identity, values, address, ods),
+        resource=resource,
     )
     return draft, warnings
 

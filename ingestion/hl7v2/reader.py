@@ -20,6 +20,8 @@ UK_TIME = ZoneInfo("Europe/London")
 BOM = b"\xef\xbb\xbf"
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
+# Control characters have no place in FHIR strings; CR, LF and tab are kept (they end segments).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TS = re.compile(
     r"(?P<year>\d{4})(?P<month>\d{2})?(?P<day>\d{2})?(?P<hour>\d{2})?(?P<minute>\d{2})?"
     r"(?P<second>\d{2})?(?:\.(?P<fraction>\d{1,6})\d*)?(?P<zone>[+-]\d{4})?"
@@ -198,7 +200,7 @@ def _escape_value(code: str, d: Delimiters, encoding: str) -> str | None:
         return ""
     if code[:1] == "X" and len(code) > 1 and len(code) % 2 == 1:
         try:
-            return bytes.fromhex(code[1:]).decode(encoding, errors="replace")
+            return CONTROL.sub("", bytes.fromhex(code[1:]).decode(encoding, errors="replace"))
         except ValueError:
             return None
     if code[:1] in ("C", "M", "Z") and len(code) > 1:
@@ -271,10 +273,16 @@ def codec_for(charset: str) -> str | None:
         return ""
     if key in CHARSETS:
         return CHARSETS[key]
-    try:
-        return codecs.lookup(key.replace("/", "-")).name
-    except LookupError:
+    if not re.fullmatch(r"[A-Z0-9 /_.-]{1,40}", key):
         return None
+    try:
+        info = codecs.lookup(key.replace("/", "-"))
+    except (LookupError, ValueError):
+        return None
+    # Only single-byte and UTF-8 style text codecs: MSH itself must read as ASCII.
+    if not getattr(info, "_is_text_encoding", True) or info.name.startswith(("utf-16", "utf-32")):
+        return None
+    return info.name
 
 
 def _decode(raw: bytes, charset: str) -> tuple[str, str]:
@@ -307,6 +315,7 @@ def parse(raw: bytes) -> Message:
     d = _delimiters(msh_line)
     charset = _msh_field(msh_line, d, 18).split(d.repetition)[0].split(d.component)[0].strip()
     text, encoding = _decode(raw, charset)
+    text = CONTROL.sub("", text)
     segments: list[Segment] = []
     for line in re.split(r"\r\n|\r|\n", text):
         line = line.strip("\x1c\x0b\x00")

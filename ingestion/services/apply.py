@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingestion.canonical import ItemDraft, MappedRecord, MappingError
+from dcr.bulk import bulk_update_rows
+from ingestion.canonical import ItemDraft, MappedRecord, MappingError, PatientDraft
 from ingestion.models import InboundMessage
 from ingestion.services.matching import Match, Matcher, NewPerson, nhs_numbers_opted_out
 from ingestion.services.merges import MergeRefused, person_merge
@@ -422,8 +423,6 @@ def _apply_merge(unit: Unit) -> None:
     # The survivor, with the message's demographics: applied as any other record.
     survivor_record = unit.record.patient and MappedRecord(patient=unit.record.patient)
     if survivor_record is None:
-        from ingestion.canonical import PatientDraft
-
         survivor_record = MappedRecord(
             patient=PatientDraft(identity=merge.surviving, source_updated_at=timezone.now())
         )
@@ -583,7 +582,7 @@ def _save(messages: Sequence[InboundMessage]) -> None:
     if len(messages) == 1:
         messages[0].save(update_fields=_FINISH_FIELDS)
     elif messages:
-        InboundMessage.objects.bulk_update(messages, _FINISH_FIELDS)
+        bulk_update_rows(messages, _FINISH_FIELDS)
 
 
 def _transient(message: InboundMessage, exc: BaseException) -> None:

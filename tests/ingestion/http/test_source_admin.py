@@ -141,3 +141,97 @@ class TestQuietFeed:
         )
 
         assert source_system_feed_state(source=source, now=now).quiet is quiet
+
+
+class TestSocialCareUpload:
+    HEADER = (
+        "la_person_id,nhs_number,family_name,given_names,date_of_birth,gender,gp_practice_code,package_id,"
+        "package_type,package_start,package_end,support_plan_summary,allocated_worker,team,review_date,"
+        "review_type,carer_name,carer_relationship,carer_phone,provider_name,provider_phone,safeguarding_flag,"
+        "last_updated"
+    )
+    GOOD_ROW = (
+        "100234,999 000 0018,Smith,Ann Marie,1941-03-07,female,,PK-1,Home care,2026-01-12,,"
+        '"Two calls a day.",Jo Bloggs,North Dorset ASC,2026-07-12,annual,'
+        "Peter Smith,son,07700 900123,Wessex Home Care Ltd,01305 000000,N,2026-03-01T09:30:00Z"
+    )
+    BAD_ROW = "100777,9990000026,Jones,Bob,1950-05-05,,,PK-9,Shared Lives,31/02/2025,,,,,,,,,,,,,2026-02-27"
+
+    @pytest.fixture
+    def council_source(self, db):
+        from records.models import Organisation
+        from tests.records.factories import OrganisationFactory
+
+        council = OrganisationFactory(
+            ods_code="DC001", name="Dorset Council", kind=Organisation.Kind.COUNCIL_SOCIAL_CARE
+        )
+        return SourceSystemFactory(
+            organisation=council,
+            code="dorset-asc",
+            kind=SourceSystem.Kind.CSV,
+            local_identifier_system="https://fhir.dorsetcouncil.example/Id/person-id",
+        )
+
+    def upload(self, client, source, text: str, name="extract.csv"):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        return client.post(
+            reverse("admin:records_sourcesystem_upload_social_care"),
+            {"source": source.pk, "extract": SimpleUploadedFile(name, text.encode(), "text/csv")},
+        )
+
+    def test_the_page_is_linked_from_the_source_list(self, engineer_client):
+        response = engineer_client.get(reverse("admin:records_sourcesystem_changelist"))
+
+        assert reverse("admin:records_sourcesystem_upload_social_care").encode() in response.content
+
+    def test_a_good_file_loads_whole(self, engineer_client, council_source):
+        from records.models import Entry
+
+        response = self.upload(engineer_client, council_source, f"{self.HEADER}\n{self.GOOD_ROW}\n")
+
+        assert b"Loaded whole:" in response.content
+        assert b"1 row of 1" in response.content
+        assert Entry.objects.filter(source_system=council_source, category="care_plan").count() == 1
+
+    def test_a_bad_row_is_reported_by_line_column_and_reason_and_the_good_rows_load(
+        self, engineer_client, council_source
+    ):
+        from records.models import Entry
+
+        text = f"{self.HEADER}\n{self.GOOD_ROW}\n{self.BAD_ROW}\n"
+
+        response = self.upload(engineer_client, council_source, text)
+
+        page = " ".join(response.content.decode().split())
+        assert "1 row of 2 loaded; 1 not loaded" in page
+        table = page.split('id="row-errors"')[1].split("</table>")[0]
+        assert "<td>3</td><td>package_start</td>" in table
+        assert "31/02/2025" in table
+        assert Entry.objects.filter(source_system=council_source, category="care_plan").count() == 1
+
+    def test_a_wrong_header_loads_nothing_and_says_which_column(self, engineer_client, council_source):
+        from records.models import Entry
+
+        text = self.HEADER.replace("package_type,", "") + "\n" + self.GOOD_ROW + "\n"
+
+        response = self.upload(engineer_client, council_source, text)
+
+        page = response.content.decode()
+        assert "Nothing was loaded." in page
+        assert "package_type" in page
+        assert not Entry.objects.exists()
+
+    def test_the_same_file_again_changes_nothing_and_says_so(self, engineer_client, council_source):
+        from ingestion.models import InboundMessage
+
+        text = f"{self.HEADER}\n{self.GOOD_ROW}\n"
+        self.upload(engineer_client, council_source, text)
+
+        response = self.upload(engineer_client, council_source, text)
+
+        assert b"uploaded before" in response.content
+        assert list(InboundMessage.objects.order_by("id").values_list("status", flat=True)) == [
+            "applied",
+            "duplicate",
+        ]

@@ -81,3 +81,18 @@ class TestIdleTimeout:
         assert cookie["max-age"] == ""
         assert base.SESSION_COOKIE_AGE == 15 * 60
         assert base.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_wrong_security_codes_are_throttled_per_account_too(client, gp):
+    from tests.portal.auth.conftest import authenticator_for, totp_code
+
+    secret = authenticator_for(gp.user)
+    sign_in_with_password(client, gp.user.email)
+    wrong = "123456" if totp_code(secret) != "123456" else "654321"
+    for _ in range(5):
+        client.post("/accounts/2fa/authenticate/", {"code": wrong})
+
+    refused = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+
+    assert b"Too many failed attempts" in refused.content
+    assert client.get("/people/").status_code == 302
