@@ -124,17 +124,17 @@ def _people_of(person: Person) -> list[Person]:
     return list(found.values())
 
 
-def person_erase(*, person: Person) -> dict[str, int]:
+def person_erase(*, person: Person, user: User | None = None) -> dict[str, int]:
     """Remove a person from the record store: demographics, addresses, local identifiers, entries,
     grants, proxies and correction requests all go with the Person row, as do records merged into it and
-    the merge history. Raw inbound messages that were applied to them keep their ledger row (status,
-    counts) but lose their payload.
+    the merge history. Raw inbound messages about them alone lose their payload and are set aside as
+    discarded, which also frees their control ids for a resend after a withdrawal.
 
     The access trail is kept: it holds the person's id and NHS number as plain values, never a foreign
     key, so who looked at the record stays answerable. Returns how many rows of each kind were removed."""
     from django.db.models import Q
 
-    from ingestion.models import InboundMessage, MergeRecord
+    from ingestion.models import InboundMessage, IngestionAction, MergeRecord
 
     people = _people_of(person)
     ids = [p.pk for p in people]
@@ -146,10 +146,23 @@ def person_erase(*, person: Person) -> dict[str, int]:
     about_them = Q(pk__in=[])
     for pk in ids:
         about_them |= Q(outcome__people__contains=[pk])
-    redacted = (
-        InboundMessage.objects.filter(about_them, outcome__people__contained_by=ids)
-        .exclude(payload=b"")
-        .update(payload=b"", error="Payload removed: the person opted out of the shared care record.")
+    messages = InboundMessage.objects.filter(about_them, outcome__people__contained_by=ids).exclude(
+        status=InboundMessage.Status.DISCARDED
+    )
+    previous = dict(messages.values_list("pk", "status"))
+    reason = "The person opted out of the shared care record: the payload was removed."
+    IngestionAction.objects.bulk_create(
+        IngestionAction(
+            message_id=pk,
+            action=IngestionAction.Action.DISCARD,
+            user=user,
+            reason=reason,
+            detail={"previous_status": status},
+        )
+        for pk, status in previous.items()
+    )
+    redacted = InboundMessage.objects.filter(pk__in=previous).update(
+        status=InboundMessage.Status.DISCARDED, payload=b"", error=f"Discarded: {reason}"
     )
     if redacted:
         counts["ingestion.InboundMessage (payload removed)"] = redacted
@@ -197,7 +210,7 @@ def opt_out_approve(
         )
     erased: dict[str, int] = {}
     for match in Person.objects.filter(nhs_number=number):
-        for label, count in person_erase(person=match).items():
+        for label, count in person_erase(person=match, user=decided_by).items():
             erased[label] = erased.get(label, 0) + count
     opt_out.status = OptOut.Status.APPROVED
     opt_out.nhs_number = number
