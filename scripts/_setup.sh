@@ -49,7 +49,8 @@ node_packages() {
 
 dcr_setup() {
   local profile="$1"
-  local packages=(postgresql postgresql-contrib)
+  # fonts-dejavu-core: subject-access PDFs print names with diacritics (Łucja, Ștefan, Zoë).
+  local packages=(postgresql postgresql-contrib fonts-dejavu-core)
   [ "$profile" = dev ] && packages+=(redis-server chromium)
   apt_install "${packages[@]}"
   if [ "$profile" = dev ]; then python_env requirements-dev.lock; else python_env requirements.lock; fi

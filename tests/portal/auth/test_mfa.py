@@ -125,3 +125,23 @@ class TestWithAnAuthenticator:
 
         assert replayed.status_code == 200
         assert b"Incorrect code" in replayed.content
+
+
+def test_after_password_and_code_a_user_with_several_roles_chooses_one(client, gp):
+    from tests.records.factories import MembershipFactory, RoleFactory
+
+    consultant = MembershipFactory(user=gp.user, role=RoleFactory(code="consultant", name="Consultant"))
+    secret = authenticator_for(gp.user)
+    sign_in_with_password(client, gp.user.email, next_url="/people/")
+
+    done = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    to_choose = client.get(done.url)
+    choice = client.get(to_choose.url)
+    chosen = client.post("/act-as/", {"membership": consultant.pk, "next": "/people/"})
+
+    assert to_choose.url == "/act-as/?next=%2Fpeople%2F"
+    assert b"Consultant at" in choice.content
+    assert b"GP at" in choice.content
+    assert chosen.url == "/people/"
+    assert client.get("/people/").status_code == 200
+    assert client.session["acting_membership_id"] == consultant.pk
