@@ -235,24 +235,33 @@ def opt_out_approve(
 
 
 @transaction.atomic
-def opt_out_reject(*, opt_out: OptOut, decided_by: User, reason: str) -> OptOut:
-    """Reject with a reason the applicant is told (identity not confirmed, a duplicate, no authority…)."""
-    if not reason.strip():
-        raise ValidationError("Give the reason for rejecting the request: the applicant is told it.")
+def opt_out_reject(*, opt_out: OptOut, decided_by: User, reason_code: str, note: str = "") -> OptOut:
+    """Reject with a reason the applicant is told in their language (identity not confirmed, no authority,
+    a duplicate…), and the officer's note where the standard reasons do not fit."""
+    if reason_code not in OptOut.RejectionReason.values:
+        raise ValidationError("Choose the reason for rejecting the request: the applicant is told it.")
+    if reason_code == OptOut.RejectionReason.OTHER and not note.strip():
+        raise ValidationError("Explain the reason: the applicant is told it.")
     opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
     if opt_out.status != OptOut.Status.RECEIVED:
         raise ValidationError(
             f"{opt_out.reference} has already been decided ({opt_out.get_status_display()})."
         )
     opt_out.status = OptOut.Status.REJECTED
-    opt_out.decided_by, opt_out.decided_at, opt_out.decision_reason = (
-        decided_by,
-        timezone.now(),
-        reason.strip(),
-    )
+    opt_out.decided_by, opt_out.decided_at = decided_by, timezone.now()
+    opt_out.rejection_reason, opt_out.decision_reason = reason_code, note.strip()
     opt_out.letter_text = _letter(opt_out)
     with set_actor(decided_by):
-        opt_out.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "letter_text"])
+        opt_out.save(
+            update_fields=[
+                "status",
+                "decided_by",
+                "decided_at",
+                "rejection_reason",
+                "decision_reason",
+                "letter_text",
+            ]
+        )
     return opt_out
 
 

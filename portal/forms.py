@@ -81,7 +81,9 @@ DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d %m %Y"]
 class TimelineFilterForm(forms.Form):
     """Filters for the timeline. Invalid values are dropped, with a message, rather than failing the page."""
 
-    category = forms.MultipleChoiceField(label="Category", required=False, choices=EntryCategory.choices)
+    category = forms.MultipleChoiceField(
+        label="Category", required=False, choices=EntryCategory.choices, widget=forms.CheckboxSelectMultiple
+    )
     organisation = forms.TypedChoiceField(label="Source", required=False, coerce=int, empty_value=None)
     date_from = forms.DateField(label="From", required=False, input_formats=DATE_FORMATS)
     date_to = forms.DateField(label="To", required=False, input_formats=DATE_FORMATS)

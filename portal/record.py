@@ -13,7 +13,8 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from records.access import Actor, Basis, entry_list_visible_to, restricted_information_exists
@@ -37,7 +38,10 @@ LIST_FIELDS = (
     "source_organisation_id",
     "source_updated_at",
 )
-ACTIVE = ("active", "in-progress", "booked", "proposed", "pending", "")
+# Orderings written exactly as the entry indexes are (occurred_at DESC NULLS LAST, id DESC), so that
+# PostgreSQL walks the index and stops at the limit instead of sorting a long record.
+NEWEST = (F("occurred_at").desc(nulls_last=True), F("id").desc())
+OLDEST = (F("occurred_at").asc(nulls_first=True), F("id").asc())
 
 
 def _visible(actor: Actor, person: Person, categories=None) -> QuerySet[Entry]:
@@ -109,7 +113,7 @@ def banner_get(*, actor: Actor, person: Person, basis: Basis) -> Banner:
         _visible(actor, person, [C.ALLERGY, C.ALERT])
         .filter(status__in=("active", ""))
         .only(*LIST_FIELDS)
-        .order_by("category", "-occurred_at")
+        .order_by("category", *NEWEST)
     )
     break_glass_until = None
     if basis == Basis.BREAK_GLASS:
@@ -181,17 +185,17 @@ def summary_get(*, actor: Actor, person: Person) -> Summary:
     allowed = set(actor.role.categories)
     visible = _visible(actor, person).only(*LIST_FIELDS)
     sections = {
-        "problems": visible.filter(category=C.PROBLEM, status="active").order_by("-occurred_at")[:50],
-        "medications": visible.filter(category=C.MEDICATION, status="active").order_by("-occurred_at")[:50],
-        "contacts": visible.filter(category=C.RELATED_PERSON, status="active").order_by("-occurred_at")[:20],
-        "care_plans": visible.filter(category=C.CARE_PLAN, status="active").order_by("-occurred_at")[:20],
+        "problems": visible.filter(category=C.PROBLEM, status="active").order_by(*NEWEST)[:50],
+        "medications": visible.filter(category=C.MEDICATION, status="active").order_by(*NEWEST)[:50],
+        "contacts": visible.filter(category=C.RELATED_PERSON, status="active").order_by(*NEWEST)[:20],
+        "care_plans": visible.filter(category=C.CARE_PLAN, status="active").order_by(*NEWEST)[:20],
         "upcoming": visible.filter(
             category=C.APPOINTMENT, occurred_at__gte=now, status__in=("booked", "proposed", "pending")
-        ).order_by("occurred_at")[:10],
-        "recent": visible.filter(category=C.ENCOUNTER, occurred_at__lte=now).order_by("-occurred_at")[
+        ).order_by(*OLDEST)[:10],
+        "recent": visible.filter(category=C.ENCOUNTER, occurred_at__lte=now).order_by(*NEWEST)[
             :SUMMARY_RECENT
         ],
-        "results": visible.filter(category__in=(C.LAB_REPORT, C.IMAGING_REPORT)).order_by("-occurred_at")[
+        "results": visible.filter(category__in=(C.LAB_REPORT, C.IMAGING_REPORT)).order_by(*NEWEST)[
             :SUMMARY_RESULTS
         ],
     }
@@ -284,7 +288,7 @@ def timeline_page(
                 where=["(records_entry.occurred_at, records_entry.id) < (%s, %s)"],
                 params=[after.occurred_at, after.id],
             )
-        rows = list(dated.order_by("-occurred_at", "-id")[: size + 1])
+        rows = list(dated.order_by(*NEWEST)[: size + 1])
     # Undated entries come after every dated one, and only when no date range is asked for.
     if len(rows) <= size and not (date_from or date_to):
         undated = entries.filter(occurred_at__isnull=True)
@@ -297,11 +301,24 @@ def timeline_page(
     return TimelinePage(entries=rows, next_cursor=cursor)
 
 
+ORGANISATIONS_CACHE_SECONDS = 300
+
+
 def timeline_organisations(*, actor: Actor, person: Person) -> list[Organisation]:
-    """The organisations whose entries this actor sees for this person, for the source filter."""
-    # Evaluated here: the access rule's SQL names records_entry, so it cannot be nested as a subquery.
-    ids = set(_visible(actor, person).values_list("source_organisation_id", flat=True).distinct())
-    return list(Organisation.objects.filter(pk__in=ids).only("id", "name", "ods_code").order_by("name"))
+    """The organisations whose entries this actor sees for this person, for the source filter.
+
+    Finding them reads every visible entry of the record, so the answer is kept for a few minutes per
+    person, organisation and role (a new source appears in the filter within that time)."""
+    key = f"dcr:timeline-orgs:{person.pk}:{actor.organisation.pk}:{actor.role.pk}"
+    rows = cache.get(key)
+    if rows is None:
+        # Evaluated here: the access rule's SQL names records_entry, so it cannot be nested as a subquery.
+        ids = set(_visible(actor, person).values_list("source_organisation_id", flat=True).distinct())
+        rows = list(
+            Organisation.objects.filter(pk__in=ids).order_by("name").values_list("id", "name", "ods_code")
+        )
+        cache.set(key, rows, ORGANISATIONS_CACHE_SECONDS)
+    return [Organisation(id=pk, name=name, ods_code=ods) for pk, name, ods in rows]
 
 
 # --- results ----------------------------------------------------------------------------------------
@@ -394,27 +411,46 @@ def results_get(*, actor: Actor, person: Person, after: Cursor | None = None) ->
             where=["(records_entry.occurred_at, records_entry.id) < (%s, %s)"],
             params=[after.occurred_at, after.id],
         )
-    page = list(reports.filter(occurred_at__isnull=False).order_by("-occurred_at", "-id")[: RESULTS_PAGE + 1])
+    page = list(reports.filter(occurred_at__isnull=False).order_by(*NEWEST)[: RESULTS_PAGE + 1])
     more = len(page) > RESULTS_PAGE
     page = _attach_organisations(page[:RESULTS_PAGE])
     children: dict[int, list[tuple[Entry, Value]]] = {r.pk: [] for r in page}
     if page:
         for child in _visible(actor, person, [C.LAB_RESULT]).filter(parent_id__in=children).order_by("id"):
             children[child.parent_id].append((child, observation_value(child.resource)))
-    tests = []
-    if not after:
-        tests = list(
-            _visible(actor, person, [C.LAB_RESULT])
-            .exclude(code="")
-            .values("code", "code_display")
-            .annotate(count=Count("id"), latest=Max("occurred_at"))
-            .order_by("code_display")
-        )
+    tests = _recent_tests(actor, person) if not after else []
     return Results(
         reports=[Report(entry=r, results=children[r.pk]) for r in page],
         tests=tests,
         next_cursor=Cursor(page[-1].occurred_at, page[-1].pk) if more else None,
     )
+
+
+RECENT_RESULTS = 600
+
+
+def _recent_tests(actor: Actor, person: Person) -> list[dict]:
+    """The tests among the latest results (newest first on the index, so bounded however long the
+    record), with how many and when last, for the trend list."""
+    recent = (
+        _visible(actor, person, [C.LAB_RESULT])
+        .exclude(code="")
+        .only("id", "code", "code_display", "occurred_at")
+        .order_by(*NEWEST)[:RECENT_RESULTS]
+    )
+    tests: dict[str, dict] = {}
+    for result in recent:
+        test = tests.setdefault(
+            result.code,
+            {
+                "code": result.code,
+                "code_display": result.code_display,
+                "count": 0,
+                "latest": result.occurred_at,
+            },
+        )
+        test["count"] += 1
+    return sorted(tests.values(), key=lambda t: t["code_display"].lower())
 
 
 @dataclass
@@ -454,7 +490,7 @@ def trend_get(*, actor: Actor, person: Person, code: str) -> Trend | None:
     rows = list(
         _visible(actor, person, [C.LAB_RESULT])
         .filter(code=code, occurred_at__isnull=False)
-        .order_by("occurred_at", "id")[:500]
+        .order_by(*OLDEST)[:500]
     )
     if not rows:
         return None
@@ -482,7 +518,7 @@ def cumulative_get(*, actor: Actor, person: Person, panel: str, columns: int = 8
     reports = list(
         _visible(actor, person, [C.LAB_REPORT])
         .filter(subtype=panel, occurred_at__isnull=False)
-        .order_by("-occurred_at", "-id")[:columns]
+        .order_by(*NEWEST)[:columns]
     )
     if not reports:
         return None
@@ -501,9 +537,7 @@ def cumulative_get(*, actor: Actor, person: Person, panel: str, columns: int = 8
 
 def documents_list(*, actor: Actor, person: Person, limit: int = 200) -> list[Entry]:
     """Letters and other documents, newest first."""
-    rows = list(
-        _visible(actor, person, [C.DOCUMENT]).only(*LIST_FIELDS).order_by("-occurred_at", "-id")[:limit]
-    )
+    rows = list(_visible(actor, person, [C.DOCUMENT]).only(*LIST_FIELDS).order_by(*NEWEST)[:limit])
     return _attach_organisations(rows)
 
 
@@ -606,7 +640,7 @@ def social_care_get(*, actor: Actor, person: Person) -> SocialCare:
             | Q(category=C.RELATED_PERSON, subtype__in=("carer", "care-provider"))
             | Q(category=C.ENCOUNTER, subtype__in=("assessment", "review"))
             | Q(category=C.ALERT, source_organisation__kind=Organisation.Kind.COUNCIL_SOCIAL_CARE)
-        ).order_by("-occurred_at", "-id")[:200]
+        ).order_by(*NEWEST)[:200]
     )
     _attach_organisations(rows)
     plans = [e for e in rows if e.category == C.CARE_PLAN]

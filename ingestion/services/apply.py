@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from dcr.bulk import bulk_update_rows
@@ -488,13 +489,14 @@ def _claim_fresh(limit: int) -> list[int]:
     return _claim("attempts = 0", {}, limit)
 
 
-def _claim_retry() -> list[int]:
-    # A message that failed or whose worker died is tried again alone, after a pause growing with attempts.
+def _claim_retry(tried: Sequence[int] = ()) -> list[int]:
+    # A message that failed or whose worker died is tried again alone, after a pause growing with attempts,
+    # and at most once per call of messages_process_pending.
     delay = getattr(settings, "DCR_INGEST_RETRY_SECONDS", 5)
     return _claim(
-        "attempts > 0 AND (claimed_at IS NULL"
+        "attempts > 0 AND NOT (id = ANY(%(tried)s)) AND (claimed_at IS NULL"
         " OR claimed_at < %(now)s - make_interval(secs => %(delay)s * attempts))",
-        {"delay": delay},
+        {"delay": delay, "tried": list(tried)},
         1,
     )
 
@@ -509,8 +511,12 @@ def messages_process_pending(limit: int = 500) -> int:
     Safe to run in many workers at once: each claims its own messages and skips those others hold.
     """
     done = 0
+    tried: list[int] = []
     while done < limit:
-        ids = _claim_fresh(min(batch_size(), limit - done)) or _claim_retry()
+        ids = _claim_fresh(min(batch_size(), limit - done))
+        if not ids:
+            ids = _claim_retry(tried)
+            tried.extend(ids)
         if not ids:
             break
         messages_process_claimed(ids)
@@ -589,7 +595,10 @@ def _transient(message: InboundMessage, exc: BaseException) -> None:
     """An unexpected error: try again later, up to DCR_INGEST_MAX_ATTEMPTS, then fail with the reason."""
     logger.exception("inbound message %s failed on attempt %s", message.pk, message.attempts)
     reason = f"{type(exc).__name__}: {exc}"[:2000]
-    if message.attempts >= max_attempts():
+    if isinstance(exc, DataError | psycopg.DataError):
+        # PostgreSQL refused a value (a NUL character, an impossible date): the same bytes would fail again.
+        status, reason = Status.FAILED, f"the data cannot be stored: {exc}"[:2000]
+    elif message.attempts >= max_attempts():
         status, reason = Status.FAILED, f"gave up after {message.attempts} attempts: {reason}"
     else:
         status = Status.RECEIVED
