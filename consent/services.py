@@ -218,6 +218,7 @@ def opt_out_approve(
     opt_out.erased = erased
     opt_out.letter_text = _letter(opt_out)
     changed = _forget_applicant_details(opt_out)
+    transaction.on_commit(_enforce_soon)
     with set_actor(decided_by):
         opt_out.save(
             update_fields=[
@@ -232,6 +233,12 @@ def opt_out_approve(
             ]
         )
     return opt_out
+
+
+def _enforce_soon() -> None:
+    from consent import tasks  # deferred: tasks imports services
+
+    tasks.opt_outs_enforce_task.delay()
 
 
 @transaction.atomic
@@ -368,3 +375,16 @@ def proxy_permission_revoke(*, permission: ProxyPermission, revoked_by: User) ->
         permission.revoked_at = timezone.now()
         permission.save(update_fields=["revoked_at"])
     return permission
+
+
+def opt_outs_enforce() -> dict[str, int]:
+    """Erase anyone in the record whose NHS number has an opt-out in force. Approval erases at once; this
+    catches a message that was being stored at the very moment of approval (its check ran before the
+    approval committed), and runs after every approval and every minute."""
+    in_force = OptOut.objects.in_force().values("nhs_number")
+    erased: dict[str, int] = {}
+    for person in Person.objects.filter(nhs_number__in=in_force):
+        with transaction.atomic():
+            for label, count in person_erase(person=person).items():
+                erased[label] = erased.get(label, 0) + count
+    return erased

@@ -247,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ingestion.tasks.messages_sweep_task",
         "schedule": env.float("DCR_INGEST_SWEEP_SECONDS", default=30.0),
     },
+    # Citizens' rights: erase anyone stored at the moment their opt-out was approved (decision 0007).
+    "consent-opt-outs-enforce": {"task": "consent.tasks.opt_outs_enforce_task", "schedule": 60.0},
 }
 
 # Citizens' rights: the public opt-out form accepts this many submissions per client address per window.

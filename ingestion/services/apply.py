@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from django.conf import settings
 from django.db import DataError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dcr.bulk import bulk_update_rows
@@ -923,7 +924,9 @@ def messages_sweep(*, stale_after: timedelta | None = None) -> dict[str, int]:
     return how many are waiting. Run periodically; the listener's tasks do the ordinary work."""
     stale_after = stale_after or timedelta(seconds=getattr(settings, "DCR_INGEST_CLAIM_TIMEOUT", 300))
     cutoff = timezone.now() - stale_after
-    stale = InboundMessage.objects.filter(status=Status.PROCESSING, claimed_at__lt=cutoff)
+    stale = InboundMessage.objects.filter(
+        Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True), status=Status.PROCESSING
+    )
     failed = stale.filter(attempts__gte=max_attempts()).update(
         status=Status.FAILED,
         error="the worker processing it stopped each time it was tried; gave up after the maximum attempts",

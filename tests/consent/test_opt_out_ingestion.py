@@ -146,3 +146,17 @@ def test_messages_dropped_during_the_opt_out_can_be_reprocessed_after_withdrawal
 
     assert again.status == InboundMessage.Status.APPLIED
     assert Person.objects.filter(nhs_number=NHS_NUMBER).exists()
+
+
+def test_a_person_stored_at_the_moment_of_approval_is_erased_by_the_sweep(hl7_source):  # noqa: F811
+    from consent.services import opt_outs_enforce
+
+    opt_out_for_nhs_number()
+    # a writer whose opt-out check ran just before the approval committed
+    racing = Person.objects.create(nhs_number=NHS_NUMBER, family_name="Kowalczyk")
+
+    erased = opt_outs_enforce()
+
+    assert erased["records.Person"] == 1
+    assert not Person.objects.filter(pk=racing.pk).exists()
+    assert opt_outs_enforce() == {}

@@ -95,3 +95,39 @@ def test_a_transient_error_is_retried_then_failed_after_the_maximum_attempts(
     assert message.status == "applied"
     assert message.actions.get().user == admin_user
     assert Entry.objects.count() == 11
+
+
+def test_requeue_messages_puts_failed_messages_back_and_processes_them(hl7_source, refuse_entries, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DCR_INGEST_MAX_ATTEMPTS = 1
+    refuse_entries("40001", "could not serialize access")
+    message = apply.message_process(store(oru(1), hl7_source).pk)
+    assert message.status == "failed"
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_entry_refused ON records_entry")
+
+    out = StringIO()
+    call_command("requeue_messages", "--status", "failed", "--now", stdout=out)
+
+    message.refresh_from_db()
+    assert message.status == "applied"
+    assert "1 failed or held message(s) requeued" in out.getvalue()
+    assert message.actions.get().action == "requeue"
+
+
+def test_requeue_messages_recovers_the_claims_of_a_stopped_worker(hl7_source):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    message = store(oru(1), hl7_source)
+    # A worker claimed it, then died before finishing.
+    InboundMessage.objects.filter(pk=message.pk).update(status="processing", attempts=1)
+
+    call_command("requeue_messages", "--stale-after", "0", "--now", stdout=StringIO())
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("applied", 2)
