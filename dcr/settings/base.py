@@ -133,6 +133,9 @@ DCR_REQUIRE_MFA = env.bool("DCR_REQUIRE_MFA", default=True)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("DCR_MFA_ISSUER", default="Shared care record")
 MFA_TOTP_TOLERANCE = 1  # one 30-second step either side, for phones whose clocks drift
+# Users are emailed when an authenticator is set up or removed, or their password changes: enrolment is
+# trust on first use, and this is how a user learns that someone else enrolled with their password.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 
 # Single sign-on through OpenID Connect with a regional or national identity provider. The provider's
 # user is matched by email address to an account the organisation provisioned (portal/adapters.py).
