@@ -48,12 +48,32 @@ def _visible(actor: Actor, person: Person, categories=None) -> QuerySet[Entry]:
     return entry_list_visible_to(actor=actor, person=person, categories=categories)
 
 
+ORGANISATION_NAMES_SECONDS = 60
+
+
+def _organisation_table() -> dict[int, Organisation]:
+    """Every organisation's id, name and ODS code: a region has a hundred or so, they change rarely, and
+    nearly every line of every page names one. Kept for a minute rather than joined into each query."""
+    rows = cache.get("dcr:organisations")
+    if rows is None:
+        rows = list(Organisation.objects.values_list("id", "name", "ods_code"))
+        cache.set("dcr:organisations", rows, ORGANISATION_NAMES_SECONDS)
+    return {pk: Organisation(id=pk, name=name, ods_code=ods) for pk, name, ods in rows}
+
+
 def _organisations(entries) -> dict[int, Organisation]:
-    """The source organisations of these entries, in one query (a region has a hundred or so)."""
-    ids = {e.source_organisation_id for e in entries}
+    """The source organisations of these entries."""
+    return _organisations_by_id({e.source_organisation_id for e in entries})
+
+
+def _organisations_by_id(ids: set[int]) -> dict[int, Organisation]:
     if not ids:
         return {}
-    return {o.pk: o for o in Organisation.objects.filter(pk__in=ids).only("id", "name", "ods_code")}
+    table = _organisation_table()
+    if not ids <= table.keys():  # one created within the last minute
+        cache.delete("dcr:organisations")
+        table = _organisation_table()
+    return {pk: table[pk] for pk in ids}
 
 
 def _attach_organisations(entries: list[Entry]) -> list[Entry]:
@@ -106,9 +126,7 @@ def banner_get(*, actor: Actor, person: Person, basis: Basis) -> Banner:
             .first()
         )
         if person.registered_practice_id:
-            practice = Organisation.objects.only("id", "name", "ods_code").get(
-                pk=person.registered_practice_id
-            )
+            practice = _organisations_by_id({person.registered_practice_id})[person.registered_practice_id]
     warnings = list(
         _visible(actor, person, [C.ALLERGY, C.ALERT])
         .filter(status__in=("active", ""))

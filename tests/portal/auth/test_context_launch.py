@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError
 
 from audit.models import AccessEvent
 from portal.models import ContextLaunch, LaunchPartner
-from tests.portal.auth.conftest import authenticator_for, sign_in_with_password, totp_code
+from tests.portal.auth.conftest import (
+    authenticator_for,
+    sign_in_with_password,
+    signed_in_with_code,
+    totp_code,
+)
 from tests.portal.auth.launch_keys import ec_key_pair, launch_link, rsa_key_pair
 from tests.records.factories import (
     MembershipFactory,
@@ -46,8 +51,7 @@ def patient(gp):
 
 
 def signed_in(client, user):
-    authenticator_for(user)
-    client.force_login(user)
+    signed_in_with_code(client, user)
 
 
 def follow(client, url):

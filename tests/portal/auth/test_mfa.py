@@ -1,6 +1,7 @@
 """Multi-factor authentication is required for every account, before the portal or Django admin."""
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from tests.portal.auth.conftest import (
@@ -42,6 +43,7 @@ class TestWithoutAnAuthenticator:
 
         assert response.headers["HX-Redirect"] == SET_UP
 
+    @pytest.mark.django_db(transaction=True)  # allauth announces a new authenticator once it is committed
     def test_setting_one_up_gives_recovery_codes_then_returns_where_the_user_was_going(self, client, gp):
         sign_in_with_password(client, gp.user.email)
         client.get("/people/?nhs_number=9990000018")  # where they were going
@@ -58,9 +60,24 @@ class TestWithoutAnAuthenticator:
         assert len(codes) == 10
         assert all(code.encode() in done.content for code in codes)
 
+        (notice,) = mail.outbox  # so a user learns if someone else enrolled with their password
+        assert notice.to == [gp.user.email]
+        assert "authenticator" in notice.subject.lower()
+
         onward = client.get(reverse("portal:mfa_done"))
         assert onward.url == "/people/?nhs_number=9990000018"
         assert client.get("/people/").status_code == 200
+
+    def test_a_session_signed_in_before_an_authenticator_was_set_up_elsewhere_must_sign_in_again(
+        self, client, gp
+    ):
+        sign_in_with_password(client, gp.user.email)  # stuck at set-up, say by someone who knows the password
+        authenticator_for(gp.user)  # the real user sets one up in their own session
+
+        response = client.get("/people/")
+
+        assert response.url == "/accounts/login/?next=%2Fpeople%2F"
+        assert "_auth_user_id" not in client.session
 
     def test_is_not_asked_for_when_the_setting_is_off(self, client, gp, settings):
         settings.DCR_REQUIRE_MFA = False
