@@ -59,8 +59,14 @@ def code_system(name: str) -> str:
     return ""
 
 
+def code_value(text: str) -> str:
+    """A FHIR code: no leading, trailing or doubled whitespace."""
+    return " ".join(text.split())
+
+
 def coding(code: str, display: str, system_name: str) -> dict[str, str] | None:
-    if not code and not display:
+    code = code_value(code) if " " in code or "\t" in code or "\n" in code else code
+    if not code:
         return None
     found: dict[str, str] = {}
     system = code_system(system_name)
@@ -70,12 +76,16 @@ def coding(code: str, display: str, system_name: str) -> dict[str, str] | None:
         found["code"] = code
     if display:
         found["display"] = display
-    return found if code else None
+    return found
 
 
 def concept(segment: Segment, index: int, repetition: int = 0) -> dict[str, Any] | None:
     """A CE/CWE/CNE field as a CodeableConcept: the primary and the alternate coding, and the text."""
-    parts = [segment.get(index, n, repetition=repetition) for n in range(1, 10)]
+    raw = segment._parts(index, repetition)
+    if not raw:
+        return None
+    parts = [segment.leaf(part) for part in raw[:9]]
+    parts += [""] * (9 - len(parts))
     code, display, system, alt_code, alt_display, alt_system, _, _, original = parts
     if code and not display and not system and " " in code.strip():
         code, display = "", code  # free text sent where a code belongs
@@ -100,6 +110,7 @@ def concepts(segment: Segment, index: int) -> list[dict[str, Any]]:
 
 
 def table_concept(code: str, table: str, display: str = "") -> dict[str, Any]:
+    code = code_value(code)
     coded: dict[str, str] = {"system": f"http://terminology.hl7.org/CodeSystem/v2-{table}", "code": code}
     if display:
         coded["display"] = display
@@ -151,6 +162,7 @@ def identifier(system: str, value: str, type_code: str = "") -> dict[str, Any]:
         found["system"] = system
     elif system:
         found["assigner"] = {"display": system}
+    type_code = code_value(type_code)
     if type_code:
         found["type"] = {"coding": [{"system": V2_0203, "code": type_code}]}
     found["value"] = value

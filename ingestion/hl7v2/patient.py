@@ -11,7 +11,7 @@ from ingestion.fhir.common import NHS_NUMBER_SYSTEM, ODS_SYSTEM
 from ingestion.fhir.items.care import related_person_role
 from ingestion.fhir.sensitivity import sensitivity_of
 from ingestion.hl7v2.context import prune
-from ingestion.hl7v2.datatypes import authority, identifier, person_name, short, slug_key
+from ingestion.hl7v2.datatypes import authority, code_value, identifier, person_name, short, slug_key
 from ingestion.hl7v2.reader import Message, Segment, parse_moment
 from records import nhs_numbers
 from records.models import EntryCategory
@@ -298,7 +298,7 @@ def _patient_resource(
     if address:
         fhir_address: dict[str, Any] = {"use": "home"}
         if address.lines:
-            fhir_address["line"] = address.lines.splitlines()
+            fhir_address["line"] = [line for line in address.lines.splitlines() if line.strip()]
         for key, value in (("city", address.town), ("district", address.county)):
             if value:
                 fhir_address[key] = value
@@ -350,7 +350,7 @@ def related_people(
             fhir_name["text"] = name
             resource["name"] = [fhir_name]
         relationships: list[dict[str, Any]] = []
-        role_code, role_text = nk1.get(7, 1).upper(), nk1.get(7, 2)
+        role_code, role_text = code_value(nk1.get(7, 1).upper()), nk1.get(7, 2)
         if role_code:
             relationships.append(
                 {
@@ -364,7 +364,7 @@ def related_people(
                     "text": role_text or role_code,
                 }
             )
-        kin_code, kin_text = nk1.get(3, 1).upper(), nk1.get(3, 2)
+        kin_code, kin_text = code_value(nk1.get(3, 1).upper()), nk1.get(3, 2)
         if kin_code or kin_text:
             kin_codings: list[dict[str, str]] = []
             if kin_code:

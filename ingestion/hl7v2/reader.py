@@ -70,9 +70,10 @@ DEFAULT_DELIMITERS = Delimiters()
 class Segment:
     """One segment. `seg[n]` is field n as in the standard (MSH-1 is the field separator), still escaped."""
 
-    __slots__ = ("_fields", "delimiters", "encoding", "name")
+    __slots__ = ("_cache", "_fields", "delimiters", "encoding", "name")
 
     def __init__(self, name: str, fields: list[str], delimiters: Delimiters, encoding: str):
+        self._cache: dict[tuple[int, int], list[str]] | None = None
         self.name = name
         self._fields = fields
         self.delimiters = delimiters
@@ -105,32 +106,50 @@ class Segment:
             return []
         return value.split(self.delimiters.component) if value else []
 
+    def _parts(self, index: int, repetition: int) -> list[str]:
+        """The components of one repetition of a field, still escaped; split once and remembered."""
+        key = (index, repetition)
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+        parts = cache.get(key)
+        if parts is None:
+            value = self._fields[index] if index < len(self._fields) else ""
+            if value and (repetition or self.delimiters.repetition in value):
+                reps = value.split(self.delimiters.repetition)
+                value = reps[repetition] if repetition < len(reps) else ""
+            parts = cache[key] = value.split(self.delimiters.component) if value else []
+        return parts
+
     def get(self, index: int, component: int = 1, subcomponent: int = 0, repetition: int = 0) -> str:
         """Field `index`, component `component` (1-based), unescaped and stripped; "" if absent.
 
         With subcomponent 0 the whole component is returned, subcomponent separators included.
         """
-        value = self[index]
+        parts = self._parts(index, repetition)
+        if component > len(parts):
+            return ""
+        value = parts[component - 1]
         if not value:
             return ""
-        d = self.delimiters
-        if d.repetition in value:
-            reps = value.split(d.repetition)
-            value = reps[repetition] if repetition < len(reps) else ""
-        elif repetition:
-            return ""
-        if d.component in value:
-            parts = value.split(d.component)
-            value = parts[component - 1] if component <= len(parts) else ""
-        elif component != 1:
-            return ""
         if subcomponent:
-            if d.subcomponent in value:
-                subs = value.split(d.subcomponent)
+            sub = self.delimiters.subcomponent
+            if sub in value:
+                subs = value.split(sub)
                 value = subs[subcomponent - 1] if subcomponent <= len(subs) else ""
             elif subcomponent != 1:
                 return ""
-        return self.unescape(value).strip()
+        if self.delimiters.escape in value or value == '""':
+            value = self.unescape(value)
+        return value.strip()
+
+    def leaf(self, value: str) -> str:
+        """One component as read: unescaped and stripped (subcomponent separators kept)."""
+        if not value:
+            return ""
+        if self.delimiters.escape in value or value == '""':
+            value = self.unescape(value)
+        return value.strip()
 
     def text(self, index: int, repetition: int = 0) -> str:
         """A whole text field (ST, TX, FT) with its components, unescaped."""

@@ -7,7 +7,7 @@ import binascii
 import re
 from typing import Any
 
-from ingestion.hl7v2.datatypes import UCUM, concept
+from ingestion.hl7v2.datatypes import UCUM, code_value, concept
 from ingestion.hl7v2.reader import Segment, parse_moment
 
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -196,7 +196,7 @@ def interpretation(obx: Segment) -> tuple[list[dict[str, Any]], list[str]]:
     concepts: list[dict[str, Any]] = []
     flags: list[str] = []
     for rep in range(len(obx.repetitions(8))):
-        flag = obx.get(8, 1, repetition=rep).upper()
+        flag = code_value(obx.get(8, 1, repetition=rep).upper())
         if not flag:
             continue
         flags.append(flag)
