@@ -34,6 +34,9 @@ SET_UP_URL_NAMES = frozenset(
         "account_reauthenticate",
         "account_logout",
         "healthz",
+        # A partner's launch link is only checked and kept here (it shows nothing), so that its few minutes
+        # of validity are not spent setting up an authenticator; the person opens after set-up.
+        "launch",
     }
 )
 

@@ -125,6 +125,7 @@ DCR_LOGIN_ATTEMPTS = env.int("DCR_LOGIN_ATTEMPTS", default=5)
 DCR_LOGIN_LOCKOUT_MINUTES = env.int("DCR_LOGIN_LOCKOUT_MINUTES", default=15)
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"60/m/ip,{DCR_LOGIN_ATTEMPTS}/{DCR_LOGIN_LOCKOUT_MINUTES}m/key",
+    "login": "300/m/ip",  # allauth's default of 30 a minute would stop a ward at shift change
 }
 
 # Multi-factor authentication: an authenticator app (TOTP) with recovery codes, required for every

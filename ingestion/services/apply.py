@@ -293,21 +293,39 @@ def _apply_addresses(units: list[Unit]) -> None:
         held = newest.get(unit.result.person_id)
         if held is None or unit.record.patient.source_updated_at >= held.record.patient.source_updated_at:
             newest[unit.result.person_id] = unit
+    first_addresses: list[PersonAddress] = []
     for person_id, unit in newest.items():
         address = unit.record.patient.address
-        postcode = address.postcode.upper().strip()
+        postcode = address.postcode.upper().strip()[:10]
         held = current.get(person_id)
-        if held and (held.lines, held.town, held.postcode) == (address.lines, address.town, postcode):
+        since = unit.record.patient.source_updated_at.date()
+        if held is None:
+            # Nothing to close: written together, in one statement.
+            first_addresses.append(
+                PersonAddress(
+                    person_id=person_id,
+                    source_system=unit.source,
+                    lines=address.lines,
+                    town=address.town[:100],
+                    county=address.county[:100],
+                    postcode=postcode,
+                    period_start=since,
+                )
+            )
+            continue
+        if (held.lines, held.town, held.postcode) == (address.lines, address.town, postcode):
             continue
         record_services.person_address_set_current(
             person=_person(unit),
             source_system=unit.source,
             lines=address.lines,
-            town=address.town,
-            county=address.county,
-            postcode=postcode[:10],
-            since=unit.record.patient.source_updated_at.date(),
+            town=address.town[:100],
+            county=address.county[:100],
+            postcode=postcode,
+            since=since,
         )
+    if first_addresses:
+        PersonAddress.objects.bulk_create(first_addresses)
 
 
 def _provenance(unit: Unit) -> dict[str, Any]:

@@ -8,13 +8,36 @@ from consent.services import OptOutDetails, opt_out_approve, opt_out_register, o
 from ingestion.models import InboundMessage
 from ingestion.services.apply import message_process
 from ingestion.services.ledger import message_receive
-from records.models import Entry, Person
-from tests.ingestion.pipeline.conftest import fhir_source, hl7_source, hospital  # noqa: F401 - fixtures
-from tests.records.factories import UserFactory
+from records.models import Entry, Person, SourceSystem
+from tests.records.factories import OrganisationFactory, SourceSystemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 NHS_NUMBER = "9990000018"
+
+
+@pytest.fixture
+def hospital():
+    return OrganisationFactory(ods_code="RBD", name="Dorset County Hospital NHS Foundation Trust")
+
+
+@pytest.fixture
+def hl7_source(hospital):
+    return SourceSystemFactory(
+        organisation=hospital,
+        code="rbd-pas",
+        kind=SourceSystem.Kind.HL7V2,
+        hl7_sending_application="PAS",
+        hl7_sending_facility="RBD",
+        local_identifier_system="",
+    )
+
+
+@pytest.fixture
+def fhir_source(hospital):
+    return SourceSystemFactory(
+        organisation=hospital, code="rbd-fhir", kind=SourceSystem.Kind.FHIR, local_identifier_system=""
+    )
 
 
 def adt(control_id: str, visit: str) -> bytes:
@@ -92,7 +115,7 @@ def opt_out_for_nhs_number(person=None):
     )
 
 
-def test_later_hl7_and_fhir_messages_store_nothing_and_are_counted(hl7_source, fhir_source):  # noqa: F811
+def test_later_hl7_and_fhir_messages_store_nothing_and_are_counted(hl7_source, fhir_source):
     first = ingest(hl7_source, adt("MSG0001", "V1"), "hl7v2")
     assert first.status == InboundMessage.Status.APPLIED
     person = Person.objects.get(nhs_number=NHS_NUMBER)
@@ -113,7 +136,7 @@ def test_later_hl7_and_fhir_messages_store_nothing_and_are_counted(hl7_source, f
     assert opt_out.erased["records.Person"] == 1
 
 
-def test_after_withdrawal_new_data_is_stored_again(hl7_source):  # noqa: F811
+def test_after_withdrawal_new_data_is_stored_again(hl7_source):
     opt_out = opt_out_for_nhs_number()
     assert ingest(hl7_source, adt("MSG0003", "V3"), "hl7v2").status == InboundMessage.Status.DROPPED
 
@@ -123,7 +146,7 @@ def test_after_withdrawal_new_data_is_stored_again(hl7_source):  # noqa: F811
     assert Person.objects.filter(nhs_number=NHS_NUMBER).exists()
 
 
-def test_after_withdrawal_a_source_can_resend_what_was_erased(hl7_source):  # noqa: F811
+def test_after_withdrawal_a_source_can_resend_what_was_erased(hl7_source):
     person_message = ingest(hl7_source, adt("MSG0005", "V5"), "hl7v2")
     opt_out = opt_out_for_nhs_number(Person.objects.get(nhs_number=NHS_NUMBER))
     opt_out_withdraw(opt_out=opt_out, withdrawn_by=UserFactory())
@@ -135,7 +158,7 @@ def test_after_withdrawal_a_source_can_resend_what_was_erased(hl7_source):  # no
     assert Entry.objects.filter(person__nhs_number=NHS_NUMBER).exists()
 
 
-def test_messages_dropped_during_the_opt_out_can_be_reprocessed_after_withdrawal(hl7_source):  # noqa: F811
+def test_messages_dropped_during_the_opt_out_can_be_reprocessed_after_withdrawal(hl7_source):
     from ingestion.services.review import message_reprocess
 
     opt_out = opt_out_for_nhs_number()
@@ -148,7 +171,7 @@ def test_messages_dropped_during_the_opt_out_can_be_reprocessed_after_withdrawal
     assert Person.objects.filter(nhs_number=NHS_NUMBER).exists()
 
 
-def test_a_person_stored_at_the_moment_of_approval_is_erased_by_the_sweep(hl7_source):  # noqa: F811
+def test_a_person_stored_at_the_moment_of_approval_is_erased_by_the_sweep(hl7_source):
     from consent.services import opt_outs_enforce
 
     opt_out_for_nhs_number()

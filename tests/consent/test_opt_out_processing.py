@@ -235,6 +235,31 @@ class TestApproval:
             page = officer_client.get(reverse(admin_list), {"q": nhs_number})
             assert page.context["cl"].result_count == 0
 
+    def test_privacy_alerts_and_break_glass_reviews_survive_the_erasure(self, held):
+        from records.access import break_glass_grant
+
+        person, _ = held
+        nhs_number = person.nhs_number
+        paramedic = actor_at(GpPracticeFactory(), role_=role("paramedic"))
+        break_glass_grant(
+            actor=paramedic,
+            nhs_number=nhs_number,
+            date_of_birth=person.date_of_birth,
+            reason_code="emergency",
+        )
+        alert = PrivacyAlert.objects.get(kind=PrivacyAlert.Kind.BREAK_GLASS)
+
+        opt_out_approve(
+            opt_out=opt_out_register(details=details_for(person, "DT1 1UZ"), channel="web"),
+            decided_by=UserFactory(),
+            person=person,
+        )
+
+        alert.refresh_from_db()
+        assert alert.person_id == person.pk  # a plain value, like the trail's
+        assert alert.access_grant is None  # the grant went with the record; the alert and its event stay
+        assert AccessEvent.objects.filter(action="break_glass", person_nhs_number=nhs_number).exists()
+
     def test_after_approval_every_person_url_of_the_portal_is_a_404(self, held):
         import re
 

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from tests.conftest import PASSWORD
 from tests.portal.auth.conftest import (
     authenticator_for,
     recovery_codes_of,
@@ -87,6 +88,20 @@ class TestWithoutAnAuthenticator:
 
 
 class TestWithAnAuthenticator:
+    def test_django_admins_own_sign_in_form_cannot_skip_the_code(self, client):
+        admin = UserFactory(is_staff=True, is_superuser=True)
+        authenticator_for(admin)
+
+        shown = client.get("/admin/login/?next=/admin/")
+        posted = client.post("/admin/login/?next=/admin/", {"username": admin.username, "password": PASSWORD})
+
+        assert shown.url == "/accounts/login/?next=%2Fadmin%2F"
+        assert posted.url == "/accounts/login/?next=%2Fadmin%2F"
+        assert "_auth_user_id" not in client.session
+        sign_in_with_password(client, admin.email, next_url="/admin/")
+        assert client.get("/admin/").status_code == 302  # still waiting for the code
+        assert "_auth_user_id" not in client.session
+
     def test_the_password_alone_does_not_sign_in(self, client, gp):
         authenticator_for(gp.user)
 
