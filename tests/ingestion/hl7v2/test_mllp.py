@@ -223,3 +223,30 @@ class TestHooks:
             [ack], _ = read_frames(first, timeout=1.0)
             first.close()
         assert msa(ack)[1:3] == ["AA", "STILL"]
+
+
+def test_python_hl7s_client_and_command_get_their_acks(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hl7.client import MLLPClient
+
+    with start_server("127.0.0.1", 0, accept_all) as listening:
+        with MLLPClient("127.0.0.1", listening.port) as client:
+            ack = client.send_message(oru("PY1").decode())
+        assert msa(ack.strip(b"\x0b\x1c\r"))[1:3] == ["AA", "PY1"]
+
+        command = Path(sys.executable).with_name("mllp_send")
+        sample = tmp_path / "two.hl7"
+        sample.write_bytes((oru("PY2") + oru("PY3")).replace(b"\r", b"\n"))
+        sent = subprocess.run(
+            [str(command), "--port", str(listening.port), "--file", str(sample), "--loose", "127.0.0.1"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    acks = sent.stdout.replace("\n", "\r")
+    assert "MSA|AA|PY2" in acks
+    assert "MSA|AA|PY3" in acks
