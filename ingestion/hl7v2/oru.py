@@ -14,7 +14,6 @@ from ingestion.hl7v2.datatypes import (
     concept_text,
     entity_id,
     identifier,
-    practitioner_reference,
     slug_key,
 )
 from ingestion.hl7v2.reader import Hl7ParseError, Moment, Segment, parse_moment
@@ -211,10 +210,12 @@ def _report(ctx: Context, group: Group, keys: set[str]) -> list[ItemDraft]:
         report["effectiveDateTime"] = observed.fhir
     if issued and issued.precision in ("minute", "second"):
         report["issued"] = issued.at.isoformat(timespec="seconds")
-    interpreter = practitioner_reference(obr, 32) if obr.get(32, 1) else None
+    # OBR-32 is an NDL: its first component is id&family&given&... in subcomponents.
+    interpreter = " ".join(part for part in (obr.get(32, 1, 3), obr.get(32, 1, 2)) if part) or obr.get(
+        32, 1, 1
+    )
     if interpreter:
-        interpreter.pop("identifier", None)
-        report["resultsInterpreter"] = [interpreter]
+        report["resultsInterpreter"] = [{"type": "Practitioner", "display": interpreter}]
     if result_refs:
         report["result"] = result_refs
     comments = "\n".join(group.notes).strip()

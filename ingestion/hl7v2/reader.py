@@ -86,26 +86,10 @@ class Segment:
     def __len__(self) -> int:
         return len(self._fields)
 
-    def raw(self, index: int) -> str:
-        return self[index]
-
     def repetitions(self, index: int) -> list[str]:
+        """The repetitions of a field, still escaped, empty ones included (so indexes match get())."""
         value = self[index]
-        if not value:
-            return []
-        return [rep for rep in value.split(self.delimiters.repetition) if rep]
-
-    def components(self, index: int, repetition: int = 0) -> list[str]:
-        """The components of one repetition, still escaped; [] when the field is empty."""
-        value = self[index]
-        if not value:
-            return []
-        if self.delimiters.repetition in value:
-            reps = value.split(self.delimiters.repetition)
-            value = reps[repetition] if repetition < len(reps) else ""
-        elif repetition:
-            return []
-        return value.split(self.delimiters.component) if value else []
+        return value.split(self.delimiters.repetition) if value else []
 
     def _parts(self, index: int, repetition: int = 0) -> list[str]:
         """The components of one repetition of a field, still escaped; split once and remembered."""
@@ -156,14 +140,6 @@ class Segment:
         if len(found) < count:
             found.extend([""] * (count - len(found)))
         return found
-
-    def leaf(self, value: str) -> str:
-        """One component as read: unescaped and stripped (subcomponent separators kept)."""
-        if not value:
-            return ""
-        if self.delimiters.escape in value or value == '""':
-            value = self.unescape(value)
-        return value.strip()
 
     def text(self, index: int, repetition: int = 0) -> str:
         """A whole text field (ST, TX, FT) with its components, unescaped."""

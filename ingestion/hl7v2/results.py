@@ -114,7 +114,7 @@ def value_of(
     if kind in TEXT_TYPES or kind == "":
         text = "\n".join(obx.text(5, rep) for rep in range(len(reps))).strip()
         return ({"valueString": text}, text) if text else ({}, "")
-    if len(reps) > 1 and kind not in ("CE", "CWE", "CNE", "CF"):
+    if sum(1 for rep in reps if rep) > 1 and kind not in ("CE", "CWE", "CNE", "CF"):
         warnings.append(f"{where} repeats {len(reps)} values; the first is kept")
     if kind == "NM":
         raw = obx.get(5, 1)
