@@ -40,15 +40,22 @@ def next_link(response) -> str | None:
     return found.group(1).decode().replace("&amp;", "&") if found else None
 
 
+def shown(response) -> list[Entry]:
+    """The entries a page lists, in its order, read from the HTML as a user would see them."""
+    ids = [int(pk) for pk in re.findall(rb'<li class="dcr-entry">.*?/entries/(\d+)/', response.content, re.S)]
+    found = Entry.objects.in_bulk(ids)
+    return [found[pk] for pk in ids]
+
+
 def walk(client, record, **query):
     """Follow the pages as the browser would (HTMX), returning the entries of each page."""
     response = client.get(url(record, **query))
-    pages = [response.context["page"].entries]
+    pages = [shown(response)]
     link = next_link(response)
     while link:
         response = client.get(url(record) + link, headers={"HX-Request": "true"})
         assert b"<html" not in response.content  # only the rows and the next sentinel
-        pages.append(response.context["page"].entries)
+        pages.append(shown(response))
         link = next_link(response)
     return pages
 
