@@ -304,8 +304,13 @@ def timeline_page(
     after: Cursor | None = None,
     size: int = TIMELINE_PAGE,
 ) -> TimelinePage:
-    """Every source's entries, newest first, one keyset page at a time (undated entries last)."""
-    entries = _visible(actor, person, categories or None).only(*LIST_FIELDS)
+    """Every source's entries, newest first, one keyset page at a time (undated entries last).
+
+    Unless asked for by the category filter, single results are left out: each is listed under its report
+    (one line for a full blood count, not seven)."""
+    if not categories:
+        categories = [c for c in actor.role.categories if c != C.LAB_RESULT]
+    entries = _visible(actor, person, categories).only(*LIST_FIELDS)
     if organisation_id:
         entries = entries.filter(source_organisation_id=organisation_id)
     tz = timezone.get_current_timezone()

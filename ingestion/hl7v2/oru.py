@@ -271,7 +271,8 @@ def _observation(
     if code is None:
         code = {"text": f"Result {obx.get(1) or ''}".strip()}
         ctx.warnings.append(f"OBX-3 of OBX {obx.get(1) or '?'} is empty: the result has no code")
-    value, value_text = value_of(obx, ctx.warnings)
+    unit = unit_of(obx)
+    value, value_text = value_of(obx, ctx.warnings, unit)
     set_id = obx.get(1)
     code_part = obx.get(3, 1) or f"OBX{set_id}"
     sub_id = obx.get(4)
@@ -304,7 +305,7 @@ def _observation(
     flags_concepts, flags = interpretation(obx)
     if flags_concepts:
         resource["interpretation"] = flags_concepts
-    ranges = reference_range(obx, unit_of(obx))
+    ranges = reference_range(obx, unit)
     if ranges:
         resource["referenceRange"] = ranges
     if notes:

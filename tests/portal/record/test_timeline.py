@@ -67,7 +67,7 @@ def test_pages_cover_every_visible_entry_once_newest_first(client, record, gp):
     assert len(pages) >= 3
     assert len(shown) == len(set(shown))
     visible = Entry.objects.filter(person=record.person).exclude(sensitivity="safeguarding")
-    assert set(shown) == set(visible.values_list("pk", flat=True))
+    assert set(shown) == set(visible.exclude(category="lab_result").values_list("pk", flat=True))
     times = [e.occurred_at for page in pages for e in page]
     assert times == sorted(times, reverse=True)
 
@@ -78,7 +78,12 @@ def test_entries_at_the_same_moment_are_neither_skipped_nor_repeated(client, rec
 
     shown = [e.pk for page in walk(client, record) for e in page]
 
-    assert len(shown) == len(set(shown)) == Entry.objects.filter(person=record.person).count() - 1
+    listed = (
+        Entry.objects.filter(person=record.person)
+        .exclude(category="lab_result")
+        .exclude(sensitivity="safeguarding")
+    )
+    assert len(shown) == len(set(shown)) == listed.count()
 
 
 def test_undated_entries_come_last(client, record, gp):
@@ -88,6 +93,15 @@ def test_undated_entries_come_last(client, record, gp):
     shown = [e.pk for page in walk(client, record) for e in page]
 
     assert shown[-1] == undated.pk
+
+
+def test_single_results_are_listed_under_their_report_unless_asked_for(client, record, gp):
+    default = {e.category for page in walk(client, record) for e in page}
+    asked = {e.category for page in walk(client, record, category=["lab_result"]) for e in page}
+
+    assert "lab_report" in default
+    assert "lab_result" not in default
+    assert asked == {"lab_result"}
 
 
 def test_each_row_says_where_it_came_from_and_when_it_was_updated(client, record, gp):
