@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ingestion.canonical import ItemDraft, PatientDraft, PatientIdentity
-from ingestion.fhir.common import V3_CONFIDENTIALITY, pick_coding
+from ingestion.fhir.common import SNOMED, V3_CONFIDENTIALITY
 from ingestion.fhir.sensitivity import SENSITIVE_SNOMED_CODES, V3_ACT_CODE, sensitivity_of
 from ingestion.hl7v2.datatypes import short
 from ingestion.hl7v2.header import Header
@@ -43,7 +43,7 @@ class Context:
         parent_key: str | None = None,
         sensitive_concepts: tuple[Any, ...] = (),
     ) -> ItemDraft:
-        system, code, display = pick_coding(*codes)
+        system, code, display = _pick_coding(codes)
         # sensitivity_of only when something could make the entry sensitive: the resources built
         # here carry no labels but ours, so without them or a listed SNOMED code it is normal.
         if (
@@ -70,6 +70,16 @@ class Context:
             sensitivity=sensitivity,
             parent_business_key=parent_key,
         )
+
+
+def _pick_coding(concepts: tuple[Any, ...]) -> tuple[str, str, str]:
+    """ingestion.fhir.common.pick_coding for the concepts built here (every coding has a code)."""
+    for concept in concepts:
+        found = concept.get("coding") if concept else None
+        if found:
+            chosen = next((c for c in found if c.get("system") == SNOMED), found[0])
+            return chosen.get("system", ""), chosen["code"], chosen.get("display") or concept.get("text", "")
+    return "", "", ""
 
 
 def _has_sensitive_code(concepts: tuple[Any, ...]) -> bool:

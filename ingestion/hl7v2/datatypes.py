@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any
 
 from ingestion.fhir.common import SNOMED, clip
@@ -44,6 +45,12 @@ _OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
 _URI_SAFE = re.compile(r"\S+")
 
 
+@lru_cache(maxsize=1024)
+def _uri_safe(text: str) -> bool:
+    return _URI_SAFE.fullmatch(text) is not None
+
+
+@lru_cache(maxsize=1024)
 def code_system(name: str) -> str:
     name = name.strip()
     upper = name.upper()
@@ -81,12 +88,11 @@ def coding(code: str, display: str, system_name: str) -> dict[str, str] | None:
 
 def concept(segment: Segment, index: int, repetition: int = 0) -> dict[str, Any] | None:
     """A CE/CWE/CNE field as a CodeableConcept: the primary and the alternate coding, and the text."""
-    raw = segment._parts(index, repetition)
-    if not raw:
+    if not segment._parts(index, repetition):
         return None
-    parts = [segment.leaf(part) for part in raw[:9]]
-    parts += [""] * (9 - len(parts))
-    code, display, system, alt_code, alt_display, alt_system, _, _, original = parts
+    code, display, system, alt_code, alt_display, alt_system, _, _, original = segment.values(
+        index, 9, repetition
+    )
     if code and not display and not system and " " in code.strip():
         code, display = "", code  # free text sent where a code belongs
     codings = [c for c in (coding(code, display, system), coding(alt_code, alt_display, alt_system)) if c]
@@ -158,7 +164,7 @@ def entity_id(segment: Segment, index: int, repetition: int = 0) -> tuple[str, s
 def identifier(system: str, value: str, type_code: str = "") -> dict[str, Any]:
     """A FHIR Identifier: the system only when it is URI-shaped, else the authority as the assigner."""
     found: dict[str, Any] = {}
-    if system and _URI_SAFE.fullmatch(system):
+    if system and _uri_safe(system):
         found["system"] = system
     elif system:
         found["assigner"] = {"display": system}

@@ -14,7 +14,6 @@ from ingestion.hl7v2.datatypes import (
     concept_text,
     entity_id,
     identifier,
-    practitioner_reference,
     slug_key,
 )
 from ingestion.hl7v2.reader import Hl7ParseError, Moment, Segment, parse_moment
@@ -211,10 +210,12 @@ def _report(ctx: Context, group: Group, keys: set[str]) -> list[ItemDraft]:
         report["effectiveDateTime"] = observed.fhir
     if issued and issued.precision in ("minute", "second"):
         report["issued"] = issued.at.isoformat(timespec="seconds")
-    interpreter = practitioner_reference(obr, 32) if obr.get(32, 1) else None
+    # OBR-32 is an NDL: its first component is id&family&given&... in subcomponents.
+    interpreter = " ".join(part for part in (obr.get(32, 1, 3), obr.get(32, 1, 2)) if part) or obr.get(
+        32, 1, 1
+    )
     if interpreter:
-        interpreter.pop("identifier", None)
-        report["resultsInterpreter"] = [interpreter]
+        report["resultsInterpreter"] = [{"type": "Practitioner", "display": interpreter}]
     if result_refs:
         report["result"] = result_refs
     comments = "\n".join(group.notes).strip()
@@ -271,7 +272,8 @@ def _observation(
     if code is None:
         code = {"text": f"Result {obx.get(1) or ''}".strip()}
         ctx.warnings.append(f"OBX-3 of OBX {obx.get(1) or '?'} is empty: the result has no code")
-    value, value_text = value_of(obx, ctx.warnings)
+    unit = unit_of(obx)
+    value, value_text = value_of(obx, ctx.warnings, unit)
     set_id = obx.get(1)
     code_part = obx.get(3, 1) or f"OBX{set_id}"
     sub_id = obx.get(4)
@@ -304,7 +306,7 @@ def _observation(
     flags_concepts, flags = interpretation(obx)
     if flags_concepts:
         resource["interpretation"] = flags_concepts
-    ranges = reference_range(obx, unit_of(obx))
+    ranges = reference_range(obx, unit)
     if ranges:
         resource["referenceRange"] = ranges
     if notes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from ingestion.canonical import AddressDraft, ItemDraft, LocalId, PatientDraft, PatientIdentity
@@ -53,6 +54,11 @@ _RELATIONSHIPS = {
 }
 
 
+@lru_cache(maxsize=4096)
+def valid_nhs_number(number: str) -> bool:
+    return nhs_numbers.is_valid(number)
+
+
 def _is_nhs(system: str, type_code: str) -> bool:
     return system.upper() in NHS_AUTHORITIES or system in NHS_AUTHORITIES or type_code.upper() in NHS_TYPES
 
@@ -95,7 +101,7 @@ def patient_identity(pid: Segment, default_system: str) -> tuple[PatientIdentity
                 seen.add((system, value))
                 identity.local_ids.append(LocalId(system, value, type_code))
     if identity.nhs_number:
-        if not nhs_numbers.is_valid(identity.nhs_number):
+        if not valid_nhs_number(identity.nhs_number):
             warnings.append(
                 f"PID-3 NHS number {identity.nhs_number!r} is not a valid NHS number (check digit or range)"
             )
@@ -108,7 +114,7 @@ def patient_identity(pid: Segment, default_system: str) -> tuple[PatientIdentity
 def patient_reference(identity: PatientIdentity, display: str = "") -> dict[str, Any]:
     """How every resource names its patient: a valid NHS number, else the first local id."""
     reference: dict[str, Any] = {"type": "Patient"}
-    if identity.nhs_number and nhs_numbers.is_valid(identity.nhs_number):
+    if identity.nhs_number and valid_nhs_number(identity.nhs_number):
         reference["identifier"] = {"system": NHS_NUMBER_SYSTEM, "value": identity.nhs_number}
     elif identity.local_ids:
         local = identity.local_ids[0]
@@ -264,7 +270,7 @@ def _patient_resource(
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {"resourceType": "Patient"}
     identifiers = []
-    if identity.nhs_number and nhs_numbers.is_valid(identity.nhs_number):
+    if identity.nhs_number and valid_nhs_number(identity.nhs_number):
         identifiers.append({"system": NHS_NUMBER_SYSTEM, "value": identity.nhs_number})
     identifiers += [identifier(local.system, local.value, local.type_code) for local in identity.local_ids]
     if identifiers:

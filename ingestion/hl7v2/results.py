@@ -80,7 +80,8 @@ def number(text: str) -> int | float:
 
 def unit_of(obx: Segment) -> dict[str, str]:
     """OBX-6 as Quantity unit/system/code: UCUM only when the sender says so."""
-    code, text, system = obx.get(6, 1), obx.get(6, 2), obx.get(6, 3).upper()
+    code, text, system = obx.values(6, 3)
+    system = system.upper()
     unit = text or code
     if not unit:
         return {}
@@ -99,7 +100,9 @@ def quantity(value: str, comparator: str | None, unit: dict[str, str]) -> dict[s
     return found
 
 
-def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
+def value_of(
+    obx: Segment, warnings: list[str], unit: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
     """(the Observation's value[x] element, the value as a person reads it) for OBX-2/OBX-5."""
     kind = obx.get(2).upper()
     reps = obx.repetitions(5)
@@ -111,13 +114,13 @@ def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
     if kind in TEXT_TYPES or kind == "":
         text = "\n".join(obx.text(5, rep) for rep in range(len(reps))).strip()
         return ({"valueString": text}, text) if text else ({}, "")
-    if len(reps) > 1 and kind not in ("CE", "CWE", "CNE", "CF"):
+    if sum(1 for rep in reps if rep) > 1 and kind not in ("CE", "CWE", "CNE", "CF"):
         warnings.append(f"{where} repeats {len(reps)} values; the first is kept")
     if kind == "NM":
         raw = obx.get(5, 1)
         match = _NM.fullmatch(raw.strip())
         if match:
-            unit = unit_of(obx)
+            unit = unit_of(obx) if unit is None else unit
             comparator = match[1] if match[1] != "=" else None
             found = quantity(match[2], comparator, unit)
             return {"valueQuantity": found}, f"{comparator or ''}{match[2]} {unit.get('unit', '')}".strip()
@@ -125,7 +128,7 @@ def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
         warnings.append(f"{where} {raw!r} is not a number; kept as text")
         return ({"valueString": text}, text) if text else ({}, "")
     if kind == "SN":
-        return _structured_numeric(obx, warnings, where)
+        return _structured_numeric(obx, warnings, where, unit_of(obx) if unit is None else unit)
     if kind in ("CE", "CWE", "CNE", "CF"):
         found = concept(obx, 5)
         if found:
@@ -147,9 +150,10 @@ def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
     return ({"valueString": text}, text) if text else ({}, "")
 
 
-def _structured_numeric(obx: Segment, warnings: list[str], where: str) -> tuple[dict[str, Any], str]:
-    comparator, first, separator, second = (obx.get(5, n) for n in (1, 2, 3, 4))
-    unit = unit_of(obx)
+def _structured_numeric(
+    obx: Segment, warnings: list[str], where: str, unit: dict[str, str]
+) -> tuple[dict[str, Any], str]:
+    comparator, first, separator, second = obx.values(5, 4)
     try:
         if first and not separator and not second:
             found = quantity(first, comparator if comparator != "=" else None, unit)

@@ -279,3 +279,11 @@ class TestMerge:
     def test_two_merges_in_one_message_are_refused(self):
         with pytest.raises(Hl7ParseError, match="one merge per message"):
             map_message(adt("A40", PID, "MRG|H1^^^RBD^MR", PID, "MRG|H2^^^RBD^MR"))
+
+
+def test_empty_repetitions_do_not_hide_the_ones_after_them():
+    pid = "PID|1||~H777^^^RBD^MR~~9990000018^^^NHS^NH||Smith^Jane"
+    record = mapped(adt("A28", pid))
+
+    assert record.patient.identity.nhs_number == "9990000018"
+    assert record.patient.identity.local_ids == [LocalId("RBD", "H777", "MR")]

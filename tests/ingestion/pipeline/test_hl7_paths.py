@@ -130,3 +130,31 @@ def test_a_batch_of_messages_is_processed_in_a_bounded_number_of_queries(hl7_sou
     assert Person.objects.count() == 40
     # Per batch, not per message: claim, load, match, create, link, demographics, addresses, entries, outcome.
     assert len(queries) < 30
+
+
+def test_a_cancelled_admission_withdraws_the_encounter(hl7_source):
+    from datetime import timedelta
+
+    from ingestion.services import benchmarks
+
+    admit = benchmarks.adt(sequence=1, patient=7, at=T0)
+    assert b"ADT^A01" in admit
+    cancel = (
+        benchmarks.adt(sequence=1, patient=7, at=T0 + timedelta(hours=1))
+        .replace(b"ADT^A01^ADT_A01|BENCHADT000000001", b"ADT^A11^ADT_A09|BENCHADT000000002")
+        .replace(b"EVN|A01|", b"EVN|A11|")
+    )
+    ids = [
+        ledger.hl7_store(raw, channel="file", source_system=hl7_source, enqueue=False).message.pk
+        for raw in (admit, cancel)
+    ]
+
+    apply.messages_process(ids)
+
+    cancelled = InboundMessage.objects.get(pk=ids[1])
+    assert cancelled.status == "applied", cancelled.error
+    assert cancelled.outcome["withdrawn"] == 1
+    encounter = Entry.objects.get(category=EntryCategory.ENCOUNTER)
+    assert encounter.status == "entered-in-error"
+    assert encounter.resource["status"] == "entered-in-error"
+    assert encounter.version == 2

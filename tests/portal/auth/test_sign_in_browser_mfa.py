@@ -134,12 +134,21 @@ def test_a_partner_system_opens_a_persons_record(live_server, page, screenshot, 
         ("/accounts/2fa/recovery-codes/generate/", "Recovery Codes"),
         ("/accounts/2fa/totp/deactivate/", "Deactivate Authenticator App"),
         ("/accounts/reauthenticate/", "Confirm Access"),
+        ("/accounts/3rdparty/login/cancelled/", "Sign-in cancelled"),
     ],
-    ids=["password-reset", "sign-out", "mfa", "new-recovery-codes", "deactivate", "reauthenticate"],
+    ids=[
+        "password-reset",
+        "sign-out",
+        "mfa",
+        "new-recovery-codes",
+        "deactivate",
+        "reauthenticate",
+        "sso-cancelled",
+    ],
 )
 def test_the_other_account_pages_follow_the_design_system(live_server, page, screenshot, gp, path, heading):
     secret = authenticator_for(gp.user)
-    if path != "/accounts/password/reset/":
+    if path not in ("/accounts/password/reset/", "/accounts/3rdparty/login/cancelled/"):
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Email address").fill(gp.user.email)
         page.get_by_label("Password").fill(PASSWORD)
