@@ -25,7 +25,7 @@ from django.utils import timezone
 from dcr.bulk import bulk_update_rows
 from ingestion.canonical import ItemDraft, MappedRecord, MappingError, PatientDraft
 from ingestion.models import InboundMessage
-from ingestion.services.matching import Match, Matcher, NewPerson, nhs_numbers_opted_out
+from ingestion.services.matching import Match, Matcher, NewPerson, nhs_numbers_opted_out, valid_nhs_number
 from ingestion.services.merges import MergeRefused, person_merge
 from records import services as record_services
 from records.models import Entry, LocalIdentifier, Organisation, Person, PersonAddress, SourceSystem
@@ -74,6 +74,8 @@ class Unit:
     message: InboundMessage | None = None
     result: ApplyResult = field(default_factory=ApplyResult)
     match: Match | None = None
+    # File under this person whatever the identifiers say (a merge whose survivor is new to the record).
+    force_person: Person | None = None
 
 
 class _Rollback(Exception):
@@ -109,6 +111,8 @@ def mapped_record_apply(
 
 
 def _resolution(unit: Unit) -> tuple[Person | None, bool]:
+    if unit.force_person is not None:
+        return unit.force_person, False
     message = unit.message
     if message is None or not message.resolution:
         return None, False
@@ -428,6 +432,8 @@ def _withdraw(source: SourceSystem, cancelled: list[tuple[str, datetime]]) -> li
 
 
 def _apply_merge(unit: Unit) -> None:
+    """Move what is filed under the retired identity to the survivor, then apply the message's demographics
+    to the survivor. Held when either identity is ambiguous or two different NHS numbers would be joined."""
     merge = unit.record.merge
     result = unit.result
     result.warnings.extend(unit.record.warnings)
@@ -436,47 +442,45 @@ def _apply_merge(unit: Unit) -> None:
         return
     matcher = Matcher([(unit.source, merge.retired), (unit.source, merge.surviving)])
     retired = matcher.match(unit.source, merge.retired, create=False)
-    if retired.held or retired.person is None:
-        result.warnings.append(
-            retired.held or "nothing is filed under the retired identifiers: nothing to move"
-        )
-    # The survivor, with the message's demographics: applied as any other record.
-    survivor_record = unit.record.patient and MappedRecord(patient=unit.record.patient)
-    if survivor_record is None:
-        survivor_record = MappedRecord(
-            patient=PatientDraft(identity=merge.surviving, source_updated_at=timezone.now())
-        )
-    if retired.person is not None and isinstance(retired.person, Person):
-        retired_person: Person = retired.person
-        survivor_match = Matcher([(unit.source, merge.surviving)]).match(
-            unit.source, merge.surviving, create=False
-        )
-        survivor = survivor_match.person if isinstance(survivor_match.person, Person) else None
-        if survivor is None and not survivor_match.held:
-            # Only the retired identity is known: the survivor's identifiers are added to that person.
-            survivor = retired_person
-        if survivor is not None and survivor.pk != retired_person.pk:
-            try:
-                record = person_merge(
-                    source_system=unit.source,
-                    surviving=survivor,
-                    retired=retired_person,
-                    message=unit.message,
-                )
-            except MergeRefused as exc:
-                result.status = Status.HELD
-                result.reason = str(exc)
-                return
-            if record is not None:
-                result.merge_id = record.pk
-        elif survivor_match.held:
-            result.status = Status.HELD
-            result.reason = survivor_match.held
+    survivor = matcher.match(unit.source, merge.surviving, create=False)
+    for match in (retired, survivor):
+        if match.held:
+            result.status, result.reason = Status.HELD, match.held
             return
-    survivor_unit = Unit(unit.source, survivor_record, unit.message)
+    retired_person = retired.person if isinstance(retired.person, Person) else None
+    survivor_person = survivor.person if isinstance(survivor.person, Person) else None
+    survivor_number = valid_nhs_number(merge.surviving)
+    force: Person | None = None
+    if retired_person is None:
+        result.warnings.append("nothing is filed under the retired identifiers: nothing to move")
+    elif survivor_person is None:
+        # The surviving identity is new to the record: the retired person takes its identifiers.
+        if survivor_number and retired_person.nhs_number and survivor_number != retired_person.nhs_number:
+            result.status = Status.HELD
+            result.reason = (
+                f"the merge would join two different NHS numbers ({retired_person.nhs_number} into "
+                f"{survivor_number}): held for review, never applied"
+            )
+            return
+        force = retired_person
+    elif survivor_person.pk != retired_person.pk:
+        try:
+            record = person_merge(
+                source_system=unit.source,
+                surviving=survivor_person,
+                retired=retired_person,
+                message=unit.message,
+            )
+        except MergeRefused as exc:
+            result.status, result.reason = Status.HELD, str(exc)
+            return
+        if record is not None:
+            result.merge_id = record.pk
+    patient = unit.record.patient or PatientDraft(identity=merge.surviving, source_updated_at=timezone.now())
+    survivor_unit = Unit(unit.source, MappedRecord(patient=patient), unit.message, force_person=force)
     _apply_group([survivor_unit])
     result.status = survivor_unit.result.status
-    result.reason = result.reason or survivor_unit.result.reason
+    result.reason = survivor_unit.result.reason
     result.person_id = survivor_unit.result.person_id
     result.person_created = survivor_unit.result.person_created
     result.warnings.extend(w for w in survivor_unit.result.warnings if w not in result.warnings)
