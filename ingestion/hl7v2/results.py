@@ -75,7 +75,7 @@ _ED_TYPES = {"AP": "application", "IM": "image", "AU": "audio", "TEXT": "text", 
 
 
 def number(text: str) -> int | float:
-    return float(text) if any(ch in text for ch in ".eE") else int(text)
+    return float(text) if "." in text or "e" in text or "E" in text else int(text)
 
 
 def unit_of(obx: Segment) -> dict[str, str]:
