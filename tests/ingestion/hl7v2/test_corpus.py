@@ -13,7 +13,7 @@ FILES = sorted(path for path in HL7_FIXTURES.rglob("*") if path.is_file())
 # What the corpus holds that the record refuses, and why: file → (error, location, words of the reason).
 REFUSED = {
     "Sample-ORM.txt": (UnsupportedMessage, "MSH-9", "ORM^O01 is not a message type"),
-    "ADT-A47-01.hl7": (UnsupportedMessage, "MSH-9", "ADT^A47 is not a message type"),
+    "ADT-A47-01.hl7": (UnsupportedMessage, "MSH-9", "ADT^A47 is not an event the record takes"),
     "OUL-R22-01.hl7": (UnsupportedMessage, "MSH-9", "OUL^R22 is not a message type"),
     "PC1-Problem-Add-v2.3.1.hl7": (UnsupportedMessage, "MSH-9", "PPR^PC1 is not a message type"),
     "sample-v2.3-oru-r01-1.hl7": (Hl7ParseError, "OBR-3", "neither a filler (OBR-3) nor a placer"),
