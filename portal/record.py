@@ -408,9 +408,11 @@ def observation_value(resource: dict) -> Value:
         )
     flag = ""
     for concept in resource.get("interpretation") or []:
-        for coding in concept.get("coding") or []:
-            if coding.get("code") and coding["code"] != "N":
-                flag = coding["code"]
+        codes = [c["code"] for c in concept.get("coding") or [] if c.get("code")]
+        if codes and codes[0] != "N":
+            flag = codes[0]
+        elif not codes and concept.get("text", "").strip().lower() not in ("", "n", "normal"):
+            flag = concept["text"].strip()  # a sender's own flag, shown in its words
     return Value(
         shown=shown,
         number=float(number) if isinstance(number, (int, float)) else None,
