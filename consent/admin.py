@@ -136,6 +136,7 @@ class OptOutAdmin(admin.ModelAdmin):
             *DETAIL_FIELDS,
             "decided_by",
             "decided_at",
+            "rejection_reason",
             "decision_reason",
             "erased",
             "letter_text",
@@ -233,7 +234,12 @@ class OptOutAdmin(admin.ModelAdmin):
                         "later data for this NHS number will be dropped. Send the letter below.",
                     )
                 else:
-                    opt_out = opt_out_reject(opt_out=opt_out, decided_by=request.user, reason=data["reason"])
+                    opt_out = opt_out_reject(
+                        opt_out=opt_out,
+                        decided_by=request.user,
+                        reason_code=data["rejection_reason"],
+                        note=data["reason"],
+                    )
                     messages.success(request, f"{opt_out.reference} rejected. Send the letter below.")
                 return redirect("admin:consent_optout_change", opt_out.pk)
             except ValidationError as error:
@@ -290,10 +296,17 @@ class DecisionForm(forms.Form):
         label="NHS number, if no record matches",
         help_text="A person with no record yet can still opt out of future data: trace and enter it.",
     )
+    rejection_reason = forms.ChoiceField(
+        required=False,
+        choices=[("", "-")] + [(c.value, c.label) for c in OptOut.RejectionReason],
+        label="If rejecting, why",
+        help_text="The applicant is told this in their language.",
+    )
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Reason (told to the applicant if rejected)",
+        label="Note",
+        help_text="Kept with the decision. On a rejection it is added to the letter as written.",
     )
 
     def __init__(self, *args, candidates=(), **kwargs):
@@ -304,8 +317,16 @@ class DecisionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("decision") == "reject" and not data.get("reason", "").strip():
-            self.add_error("reason", "Give the reason for rejecting: the applicant is told it.")
+        if data.get("decision") == "reject":
+            if not data.get("rejection_reason"):
+                self.add_error(
+                    "rejection_reason", "Choose the reason for rejecting: the applicant is told it."
+                )
+            elif (
+                data["rejection_reason"] == OptOut.RejectionReason.OTHER
+                and not data.get("reason", "").strip()
+            ):
+                self.add_error("reason", "Explain the reason: the applicant is told it.")
         return data
 
 

@@ -21,6 +21,7 @@ class ConsentConfig(AppConfig):
                 "entered_by",
                 "decided_by",
                 "decided_at",
+                "rejection_reason",
                 "decision_reason",
                 "letter_sent_at",
                 "withdrawn_by",

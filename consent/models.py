@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from records.models.person import validate_nhs_number
 
@@ -57,6 +58,23 @@ class OptOut(models.Model):
         SELF = "self", "Myself"
         CHILD = "child", "A child I have parental responsibility for"
         AUTHORITY = "authority", "Someone I have legal authority to act for"
+
+    class RejectionReason(models.TextChoices):
+        # Told to the applicant in their language, so these are translated (locale/).
+        IDENTITY = "identity", _("We could not confirm who the request is about from the details given.")
+        AUTHORITY = (
+            "authority",
+            _(
+                "The request did not show that the person making it has authority to act for "
+                "the person it is about."
+            ),
+        )
+        DUPLICATE = "duplicate", _("An opt-out is already in force for this person.")
+        INCOMPLETE = (
+            "incomplete",
+            _("The request was missing details we need, or the declaration was not confirmed."),
+        )
+        OTHER = "other", _("Another reason, explained below.")
 
     class Authority(models.TextChoices):
         PARENTAL = "parental", "Parental responsibility"
@@ -112,7 +130,10 @@ class OptOut(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_reason = models.TextField(blank=True)
+    rejection_reason = models.CharField(max_length=12, choices=RejectionReason.choices, blank=True)
+    decision_reason = models.TextField(
+        blank=True, help_text="The officer's note; on a rejection, told to the applicant."
+    )
     erased = models.JSONField(
         default=dict, blank=True, help_text="Counts of what was removed from the record on approval."
     )
@@ -140,8 +161,8 @@ class OptOut(models.Model):
                 name="opt_out_approved_has_nhs_number", condition=~Q(status="approved") | ~Q(nhs_number="")
             ),
             models.CheckConstraint(
-                name="opt_out_decision_has_reason",
-                condition=~Q(status="rejected") | ~Q(decision_reason=""),
+                name="opt_out_rejection_has_reason",
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
             ),
         ]
         indexes = [

@@ -23,7 +23,12 @@ def nhs_numbers_opted_out(nhs_numbers: Iterable[str]) -> set[str]:
     wanted = {digits for digits in given.values() if len(digits) == 10}
     if not wanted:
         return set()
-    held = set(OptOut.objects.in_force().filter(nhs_number__in=wanted).values_list("nhs_number", flat=True))
+    held = set(
+        OptOut.objects.in_force()
+        .filter(nhs_number__in=wanted)
+        .order_by()
+        .values_list("nhs_number", flat=True)
+    )
     return {number for number, digits in given.items() if digits in held}
 
 

@@ -124,17 +124,17 @@ def _people_of(person: Person) -> list[Person]:
     return list(found.values())
 
 
-def person_erase(*, person: Person) -> dict[str, int]:
+def person_erase(*, person: Person, user: User | None = None) -> dict[str, int]:
     """Remove a person from the record store: demographics, addresses, local identifiers, entries,
     grants, proxies and correction requests all go with the Person row, as do records merged into it and
-    the merge history. Raw inbound messages that were applied to them keep their ledger row (status,
-    counts) but lose their payload.
+    the merge history. Raw inbound messages about them alone lose their payload and are set aside as
+    discarded, which also frees their control ids for a resend after a withdrawal.
 
     The access trail is kept: it holds the person's id and NHS number as plain values, never a foreign
     key, so who looked at the record stays answerable. Returns how many rows of each kind were removed."""
     from django.db.models import Q
 
-    from ingestion.models import InboundMessage, MergeRecord
+    from ingestion.models import InboundMessage, IngestionAction, MergeRecord
 
     people = _people_of(person)
     ids = [p.pk for p in people]
@@ -146,10 +146,23 @@ def person_erase(*, person: Person) -> dict[str, int]:
     about_them = Q(pk__in=[])
     for pk in ids:
         about_them |= Q(outcome__people__contains=[pk])
-    redacted = (
-        InboundMessage.objects.filter(about_them, outcome__people__contained_by=ids)
-        .exclude(payload=b"")
-        .update(payload=b"", error="Payload removed: the person opted out of the shared care record.")
+    messages = InboundMessage.objects.filter(about_them, outcome__people__contained_by=ids).exclude(
+        status=InboundMessage.Status.DISCARDED
+    )
+    previous = dict(messages.values_list("pk", "status"))
+    reason = "The person opted out of the shared care record: the payload was removed."
+    IngestionAction.objects.bulk_create(
+        IngestionAction(
+            message_id=pk,
+            action=IngestionAction.Action.DISCARD,
+            user=user,
+            reason=reason,
+            detail={"previous_status": status},
+        )
+        for pk, status in previous.items()
+    )
+    redacted = InboundMessage.objects.filter(pk__in=previous).update(
+        status=InboundMessage.Status.DISCARDED, payload=b"", error=f"Discarded: {reason}"
     )
     if redacted:
         counts["ingestion.InboundMessage (payload removed)"] = redacted
@@ -197,7 +210,7 @@ def opt_out_approve(
         )
     erased: dict[str, int] = {}
     for match in Person.objects.filter(nhs_number=number):
-        for label, count in person_erase(person=match).items():
+        for label, count in person_erase(person=match, user=decided_by).items():
             erased[label] = erased.get(label, 0) + count
     opt_out.status = OptOut.Status.APPROVED
     opt_out.nhs_number = number
@@ -205,6 +218,7 @@ def opt_out_approve(
     opt_out.erased = erased
     opt_out.letter_text = _letter(opt_out)
     changed = _forget_applicant_details(opt_out)
+    transaction.on_commit(_enforce_soon)
     with set_actor(decided_by):
         opt_out.save(
             update_fields=[
@@ -221,25 +235,40 @@ def opt_out_approve(
     return opt_out
 
 
+def _enforce_soon() -> None:
+    from consent import tasks  # deferred: tasks imports services
+
+    tasks.opt_outs_enforce_task.delay()
+
+
 @transaction.atomic
-def opt_out_reject(*, opt_out: OptOut, decided_by: User, reason: str) -> OptOut:
-    """Reject with a reason the applicant is told (identity not confirmed, a duplicate, no authority…)."""
-    if not reason.strip():
-        raise ValidationError("Give the reason for rejecting the request: the applicant is told it.")
+def opt_out_reject(*, opt_out: OptOut, decided_by: User, reason_code: str, note: str = "") -> OptOut:
+    """Reject with a reason the applicant is told in their language (identity not confirmed, no authority,
+    a duplicate…), and the officer's note where the standard reasons do not fit."""
+    if reason_code not in OptOut.RejectionReason.values:
+        raise ValidationError("Choose the reason for rejecting the request: the applicant is told it.")
+    if reason_code == OptOut.RejectionReason.OTHER and not note.strip():
+        raise ValidationError("Explain the reason: the applicant is told it.")
     opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
     if opt_out.status != OptOut.Status.RECEIVED:
         raise ValidationError(
             f"{opt_out.reference} has already been decided ({opt_out.get_status_display()})."
         )
     opt_out.status = OptOut.Status.REJECTED
-    opt_out.decided_by, opt_out.decided_at, opt_out.decision_reason = (
-        decided_by,
-        timezone.now(),
-        reason.strip(),
-    )
+    opt_out.decided_by, opt_out.decided_at = decided_by, timezone.now()
+    opt_out.rejection_reason, opt_out.decision_reason = reason_code, note.strip()
     opt_out.letter_text = _letter(opt_out)
     with set_actor(decided_by):
-        opt_out.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "letter_text"])
+        opt_out.save(
+            update_fields=[
+                "status",
+                "decided_by",
+                "decided_at",
+                "rejection_reason",
+                "decision_reason",
+                "letter_text",
+            ]
+        )
     return opt_out
 
 
@@ -346,3 +375,16 @@ def proxy_permission_revoke(*, permission: ProxyPermission, revoked_by: User) ->
         permission.revoked_at = timezone.now()
         permission.save(update_fields=["revoked_at"])
     return permission
+
+
+def opt_outs_enforce() -> dict[str, int]:
+    """Erase anyone in the record whose NHS number has an opt-out in force. Approval erases at once; this
+    catches a message that was being stored at the very moment of approval (its check ran before the
+    approval committed), and runs after every approval and every minute."""
+    in_force = OptOut.objects.in_force().values("nhs_number")
+    erased: dict[str, int] = {}
+    for person in Person.objects.filter(nhs_number__in=in_force):
+        with transaction.atomic():
+            for label, count in person_erase(person=person).items():
+                erased[label] = erased.get(label, 0) + count
+    return erased

@@ -329,9 +329,15 @@ def _pdf(
     def p(text: Any, style=small) -> Paragraph:
         return Paragraph(escape(str(text or "")), style)
 
+    def cell(value: Any, width: float) -> Any:
+        # A paragraph wraps, but laying one out costs a thousand times a plain string: records run to
+        # thousands of cells, so only text too long for its column is wrapped.
+        text = str(value or "")
+        return text if len(text) * 1.75 < width - 2 else p(text)
+
     def table(header: list[str], rows: list[list[Any]], widths: list[float]) -> LongTable:
         data = [[Paragraph(f"<b>{escape(h)}</b>", small) for h in header]] + [
-            [p(c) for c in row] for row in rows
+            [cell(c, w) for c, w in zip(row, widths, strict=True)] for row in rows
         ]
         t = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1)
         t.setStyle(
@@ -340,6 +346,7 @@ def _pdf(
                     ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edee")),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("FONT", (0, 1), (-1, -1), regular, 8, 10),
                 ]
             )
         )

@@ -189,3 +189,23 @@ class IngestionAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.user or 'system'} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# The integration engineers' queues in Django admin: one list each, over the same table.
+class HeldMessage(InboundMessage):
+    class Meta:
+        proxy = True
+        verbose_name = "held message (matching review)"
+        verbose_name_plural = "held messages (matching review)"
+
+
+class FailedMessage(InboundMessage):
+    class Meta:
+        proxy = True
+        verbose_name = "failed message"
+
+
+class DuplicateMessage(InboundMessage):
+    class Meta:
+        proxy = True
+        verbose_name = "duplicate message"

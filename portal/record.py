@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time as time_module
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from records.access import Actor, Basis, entry_list_visible_to, restricted_information_exists
@@ -37,25 +39,57 @@ LIST_FIELDS = (
     "source_organisation_id",
     "source_updated_at",
 )
-ACTIVE = ("active", "in-progress", "booked", "proposed", "pending", "")
+# Orderings written exactly as the entry indexes are (occurred_at DESC NULLS LAST, id DESC), so that
+# PostgreSQL walks the index and stops at the limit instead of sorting a long record.
+NEWEST = (F("occurred_at").desc(nulls_last=True), F("id").desc())
+OLDEST = (F("occurred_at").asc(nulls_first=True), F("id").asc())
 
 
 def _visible(actor: Actor, person: Person, categories=None) -> QuerySet[Entry]:
     return entry_list_visible_to(actor=actor, person=person, categories=categories)
 
 
+ORGANISATION_NAMES_SECONDS = 60
+_organisation_memo: dict = {"at": 0.0, "table": {}}
+
+
+def _organisation_table(refresh: bool = False) -> dict[int, Organisation]:
+    """Every organisation's id, name and ODS code: a region has a hundred or so, they change rarely, and
+    nearly every line of every page names one. Kept in the process for a minute rather than joined into
+    each query."""
+    now = time_module.monotonic()
+    if refresh or now - _organisation_memo["at"] > ORGANISATION_NAMES_SECONDS:
+        rows = Organisation.objects.values_list("id", "name", "ods_code")
+        _organisation_memo["table"] = {
+            pk: Organisation(id=pk, name=name, ods_code=ods) for pk, name, ods in rows
+        }
+        _organisation_memo["at"] = now
+    return _organisation_memo["table"]
+
+
 def _organisations(entries) -> dict[int, Organisation]:
-    """The source organisations of these entries, in one query (a region has a hundred or so)."""
-    ids = {e.source_organisation_id for e in entries}
+    """The source organisations of these entries."""
+    return _organisations_by_id({e.source_organisation_id for e in entries})
+
+
+def _organisations_by_id(ids: set[int]) -> dict[int, Organisation]:
     if not ids:
         return {}
-    return {o.pk: o for o in Organisation.objects.filter(pk__in=ids).only("id", "name", "ods_code")}
+    table = _organisation_table()
+    if not ids <= table.keys():  # one created within the last minute
+        table = _organisation_table(refresh=True)
+    return {pk: table[pk] for pk in ids}
+
+
+CATEGORY_LABELS = dict(EntryCategory.choices)
 
 
 def _attach_organisations(entries: list[Entry]) -> list[Entry]:
+    """Each entry's source organisation and category label, for lists of many lines."""
     organisations = _organisations(entries)
     for entry in entries:
         entry.source_organisation = organisations[entry.source_organisation_id]
+        entry.category_label = CATEGORY_LABELS.get(entry.category, entry.category)
     return entries
 
 
@@ -102,14 +136,12 @@ def banner_get(*, actor: Actor, person: Person, basis: Basis) -> Banner:
             .first()
         )
         if person.registered_practice_id:
-            practice = Organisation.objects.only("id", "name", "ods_code").get(
-                pk=person.registered_practice_id
-            )
+            practice = _organisations_by_id({person.registered_practice_id})[person.registered_practice_id]
     warnings = list(
         _visible(actor, person, [C.ALLERGY, C.ALERT])
         .filter(status__in=("active", ""))
         .only(*LIST_FIELDS)
-        .order_by("category", "-occurred_at")
+        .order_by("category", *NEWEST)
     )
     break_glass_until = None
     if basis == Basis.BREAK_GLASS:
@@ -172,36 +204,43 @@ SUMMARY_RECENT = 5
 SUMMARY_RESULTS = 6
 
 
+_NEWEST_SQL = "ORDER BY records_entry.occurred_at DESC NULLS LAST, records_entry.id DESC"
+_OLDEST_SQL = "ORDER BY records_entry.occurred_at ASC NULLS FIRST, records_entry.id ASC"
+# Each section of the summary: its condition (constants, or %(now)s), its order and how many.
+_SUMMARY_SECTIONS = (
+    ("records_entry.category = 'problem' AND records_entry.status = 'active'", _NEWEST_SQL, 50),
+    ("records_entry.category = 'medication' AND records_entry.status = 'active'", _NEWEST_SQL, 50),
+    ("records_entry.category = 'related_person' AND records_entry.status = 'active'", _NEWEST_SQL, 20),
+    ("records_entry.category = 'care_plan' AND records_entry.status = 'active'", _NEWEST_SQL, 20),
+    (
+        "records_entry.category = 'appointment' AND records_entry.occurred_at >= %s"
+        " AND records_entry.status IN ('booked', 'proposed', 'pending')",
+        _OLDEST_SQL,
+        10,
+    ),
+    ("records_entry.category = 'encounter' AND records_entry.occurred_at <= %s", _NEWEST_SQL, SUMMARY_RECENT),
+    ("records_entry.category IN ('lab_report', 'imaging_report')", _NEWEST_SQL, SUMMARY_RESULTS),
+)
+
+
 def summary_get(*, actor: Actor, person: Person) -> Summary:
     """The current picture: active problems, current medicines, contacts and carers, the care package and
     its review, what is booked, the latest contacts and results. Allergies and alerts are in the banner.
 
-    One statement: each section is a small index-ordered slice, joined with UNION ALL."""
+    One statement: each section is a small index-ordered slice of the visible entries, joined with UNION
+    ALL. The visible entries' SQL is compiled once from the access rules and reused for every slice (the
+    ORM compiling seven unions cost more than running them)."""
     now = timezone.now()
-    allowed = set(actor.role.categories)
-    visible = _visible(actor, person).only(*LIST_FIELDS)
-    sections = {
-        "problems": visible.filter(category=C.PROBLEM, status="active").order_by("-occurred_at")[:50],
-        "medications": visible.filter(category=C.MEDICATION, status="active").order_by("-occurred_at")[:50],
-        "contacts": visible.filter(category=C.RELATED_PERSON, status="active").order_by("-occurred_at")[:20],
-        "care_plans": visible.filter(category=C.CARE_PLAN, status="active").order_by("-occurred_at")[:20],
-        "upcoming": visible.filter(
-            category=C.APPOINTMENT, occurred_at__gte=now, status__in=("booked", "proposed", "pending")
-        ).order_by("occurred_at")[:10],
-        "recent": visible.filter(category=C.ENCOUNTER, occurred_at__lte=now).order_by("-occurred_at")[
-            :SUMMARY_RECENT
-        ],
-        "results": visible.filter(category__in=(C.LAB_REPORT, C.IMAGING_REPORT)).order_by("-occurred_at")[
-            :SUMMARY_RESULTS
-        ],
-    }
-    parts = list(sections.values())
-    union = parts[0].union(*parts[1:], all=True)
-    entries = _attach_organisations(list(union))
-    summary = Summary(allowed=allowed)
+    visible = _visible(actor, person).only(*LIST_FIELDS).order_by()
+    base_sql, base_params = visible.query.sql_with_params()
+    parts, params = [], []
+    for condition, order, limit in _SUMMARY_SECTIONS:
+        parts.append(f"({base_sql} AND ({condition}) {order} LIMIT {int(limit)})")
+        params += [*base_params, *([now] if "%s" in condition else [])]
+    entries = _attach_organisations(list(Entry.objects.raw(" UNION ALL ".join(parts), params)))
+    summary = Summary(allowed=set(actor.role.categories))
     for entry in entries:
-        name = _section_of(entry, now)
-        getattr(summary, name).append(entry)
+        getattr(summary, _section_of(entry, now)).append(entry)
     summary.upcoming.sort(key=lambda e: e.occurred_at)
     for name in ("problems", "medications", "contacts", "care_plans", "recent", "results"):
         getattr(summary, name).sort(key=lambda e: e.occurred_at or now, reverse=True)
@@ -265,8 +304,13 @@ def timeline_page(
     after: Cursor | None = None,
     size: int = TIMELINE_PAGE,
 ) -> TimelinePage:
-    """Every source's entries, newest first, one keyset page at a time (undated entries last)."""
-    entries = _visible(actor, person, categories or None).only(*LIST_FIELDS)
+    """Every source's entries, newest first, one keyset page at a time (undated entries last).
+
+    Unless asked for by the category filter, single results are left out: each is listed under its report
+    (one line for a full blood count, not seven)."""
+    if not categories:
+        categories = [c for c in actor.role.categories if c != C.LAB_RESULT]
+    entries = _visible(actor, person, categories).only(*LIST_FIELDS)
     if organisation_id:
         entries = entries.filter(source_organisation_id=organisation_id)
     tz = timezone.get_current_timezone()
@@ -284,7 +328,7 @@ def timeline_page(
                 where=["(records_entry.occurred_at, records_entry.id) < (%s, %s)"],
                 params=[after.occurred_at, after.id],
             )
-        rows = list(dated.order_by("-occurred_at", "-id")[: size + 1])
+        rows = list(dated.order_by(*NEWEST)[: size + 1])
     # Undated entries come after every dated one, and only when no date range is asked for.
     if len(rows) <= size and not (date_from or date_to):
         undated = entries.filter(occurred_at__isnull=True)
@@ -297,11 +341,24 @@ def timeline_page(
     return TimelinePage(entries=rows, next_cursor=cursor)
 
 
+ORGANISATIONS_CACHE_SECONDS = 300
+
+
 def timeline_organisations(*, actor: Actor, person: Person) -> list[Organisation]:
-    """The organisations whose entries this actor sees for this person, for the source filter."""
-    # Evaluated here: the access rule's SQL names records_entry, so it cannot be nested as a subquery.
-    ids = set(_visible(actor, person).values_list("source_organisation_id", flat=True).distinct())
-    return list(Organisation.objects.filter(pk__in=ids).only("id", "name", "ods_code").order_by("name"))
+    """The organisations whose entries this actor sees for this person, for the source filter.
+
+    Finding them reads every visible entry of the record, so the answer is kept for a few minutes per
+    person, organisation and role (a new source appears in the filter within that time)."""
+    key = f"dcr:timeline-orgs:{person.pk}:{actor.organisation.pk}:{actor.role.pk}"
+    rows = cache.get(key)
+    if rows is None:
+        # Evaluated here: the access rule's SQL names records_entry, so it cannot be nested as a subquery.
+        ids = set(_visible(actor, person).values_list("source_organisation_id", flat=True).distinct())
+        rows = list(
+            Organisation.objects.filter(pk__in=ids).order_by("name").values_list("id", "name", "ods_code")
+        )
+        cache.set(key, rows, ORGANISATIONS_CACHE_SECONDS)
+    return [Organisation(id=pk, name=name, ods_code=ods) for pk, name, ods in rows]
 
 
 # --- results ----------------------------------------------------------------------------------------
@@ -351,9 +408,11 @@ def observation_value(resource: dict) -> Value:
         )
     flag = ""
     for concept in resource.get("interpretation") or []:
-        for coding in concept.get("coding") or []:
-            if coding.get("code") and coding["code"] != "N":
-                flag = coding["code"]
+        codes = [c["code"] for c in concept.get("coding") or [] if c.get("code")]
+        if codes and codes[0] != "N":
+            flag = codes[0]
+        elif not codes and concept.get("text", "").strip().lower() not in ("", "n", "normal"):
+            flag = concept["text"].strip()  # a sender's own flag, shown in its words
     return Value(
         shown=shown,
         number=float(number) if isinstance(number, (int, float)) else None,
@@ -394,27 +453,40 @@ def results_get(*, actor: Actor, person: Person, after: Cursor | None = None) ->
             where=["(records_entry.occurred_at, records_entry.id) < (%s, %s)"],
             params=[after.occurred_at, after.id],
         )
-    page = list(reports.filter(occurred_at__isnull=False).order_by("-occurred_at", "-id")[: RESULTS_PAGE + 1])
+    page = list(reports.filter(occurred_at__isnull=False).order_by(*NEWEST)[: RESULTS_PAGE + 1])
     more = len(page) > RESULTS_PAGE
     page = _attach_organisations(page[:RESULTS_PAGE])
     children: dict[int, list[tuple[Entry, Value]]] = {r.pk: [] for r in page}
     if page:
         for child in _visible(actor, person, [C.LAB_RESULT]).filter(parent_id__in=children).order_by("id"):
             children[child.parent_id].append((child, observation_value(child.resource)))
-    tests = []
-    if not after:
-        tests = list(
-            _visible(actor, person, [C.LAB_RESULT])
-            .exclude(code="")
-            .values("code", "code_display")
-            .annotate(count=Count("id"), latest=Max("occurred_at"))
-            .order_by("code_display")
-        )
+    tests = _recent_tests(actor, person) if not after else []
     return Results(
         reports=[Report(entry=r, results=children[r.pk]) for r in page],
         tests=tests,
         next_cursor=Cursor(page[-1].occurred_at, page[-1].pk) if more else None,
     )
+
+
+RECENT_RESULTS = 600
+
+
+def _recent_tests(actor: Actor, person: Person) -> list[dict]:
+    """The tests among the latest results (newest first on the index, so bounded however long the
+    record), with how many and when last, for the trend list."""
+    recent = (
+        _visible(actor, person, [C.LAB_RESULT])
+        .exclude(code="")
+        .order_by(*NEWEST)
+        .values_list("code", "code_display", "occurred_at")[:RECENT_RESULTS]
+    )
+    tests: dict[str, dict] = {}
+    for code, display, occurred_at in recent:
+        test = tests.setdefault(
+            code, {"code": code, "code_display": display, "count": 0, "latest": occurred_at}
+        )
+        test["count"] += 1
+    return sorted(tests.values(), key=lambda t: t["code_display"].lower())
 
 
 @dataclass
@@ -454,7 +526,7 @@ def trend_get(*, actor: Actor, person: Person, code: str) -> Trend | None:
     rows = list(
         _visible(actor, person, [C.LAB_RESULT])
         .filter(code=code, occurred_at__isnull=False)
-        .order_by("occurred_at", "id")[:500]
+        .order_by(*OLDEST)[:500]
     )
     if not rows:
         return None
@@ -482,7 +554,7 @@ def cumulative_get(*, actor: Actor, person: Person, panel: str, columns: int = 8
     reports = list(
         _visible(actor, person, [C.LAB_REPORT])
         .filter(subtype=panel, occurred_at__isnull=False)
-        .order_by("-occurred_at", "-id")[:columns]
+        .order_by(*NEWEST)[:columns]
     )
     if not reports:
         return None
@@ -501,9 +573,7 @@ def cumulative_get(*, actor: Actor, person: Person, panel: str, columns: int = 8
 
 def documents_list(*, actor: Actor, person: Person, limit: int = 200) -> list[Entry]:
     """Letters and other documents, newest first."""
-    rows = list(
-        _visible(actor, person, [C.DOCUMENT]).only(*LIST_FIELDS).order_by("-occurred_at", "-id")[:limit]
-    )
+    rows = list(_visible(actor, person, [C.DOCUMENT]).only(*LIST_FIELDS).order_by(*NEWEST)[:limit])
     return _attach_organisations(rows)
 
 
@@ -606,7 +676,7 @@ def social_care_get(*, actor: Actor, person: Person) -> SocialCare:
             | Q(category=C.RELATED_PERSON, subtype__in=("carer", "care-provider"))
             | Q(category=C.ENCOUNTER, subtype__in=("assessment", "review"))
             | Q(category=C.ALERT, source_organisation__kind=Organisation.Kind.COUNCIL_SOCIAL_CARE)
-        ).order_by("-occurred_at", "-id")[:200]
+        ).order_by(*NEWEST)[:200]
     )
     _attach_organisations(rows)
     plans = [e for e in rows if e.category == C.CARE_PLAN]

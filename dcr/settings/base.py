@@ -125,6 +125,7 @@ DCR_LOGIN_ATTEMPTS = env.int("DCR_LOGIN_ATTEMPTS", default=5)
 DCR_LOGIN_LOCKOUT_MINUTES = env.int("DCR_LOGIN_LOCKOUT_MINUTES", default=15)
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"60/m/ip,{DCR_LOGIN_ATTEMPTS}/{DCR_LOGIN_LOCKOUT_MINUTES}m/key",
+    "login": "300/m/ip",  # allauth's default of 30 a minute would stop a ward at shift change
 }
 
 # Multi-factor authentication: an authenticator app (TOTP) with recovery codes, required for every
@@ -133,6 +134,9 @@ DCR_REQUIRE_MFA = env.bool("DCR_REQUIRE_MFA", default=True)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("DCR_MFA_ISSUER", default="Shared care record")
 MFA_TOTP_TOLERANCE = 1  # one 30-second step either side, for phones whose clocks drift
+# Users are emailed when an authenticator is set up or removed, or their password changes: enrolment is
+# trust on first use, and this is how a user learns that someone else enrolled with their password.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 
 # Single sign-on through OpenID Connect with a regional or national identity provider. The provider's
 # user is matched by email address to an account the organisation provisioned (portal/adapters.py).
@@ -244,6 +248,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ingestion.tasks.messages_sweep_task",
         "schedule": env.float("DCR_INGEST_SWEEP_SECONDS", default=30.0),
     },
+    # Citizens' rights: erase anyone stored at the moment their opt-out was approved (decision 0007).
+    "consent-opt-outs-enforce": {"task": "consent.tasks.opt_outs_enforce_task", "schedule": 60.0},
 }
 
 # Citizens' rights: the public opt-out form accepts this many submissions per client address per window.

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from ingestion.canonical import ItemDraft, PatientDraft, PatientIdentity
-from ingestion.fhir.common import V3_CONFIDENTIALITY, pick_coding
-from ingestion.fhir.sensitivity import V3_ACT_CODE, sensitivity_of
+from ingestion.fhir.common import SNOMED, V3_CONFIDENTIALITY
+from ingestion.fhir.sensitivity import SENSITIVE_SNOMED_CODES, V3_ACT_CODE, sensitivity_of
 from ingestion.hl7v2.datatypes import short
 from ingestion.hl7v2.header import Header
 from ingestion.hl7v2.reader import Message, Segment
+from records.models import Sensitivity
 
 
 @dataclass
@@ -42,8 +43,17 @@ class Context:
         parent_key: str | None = None,
         sensitive_concepts: tuple[Any, ...] = (),
     ) -> ItemDraft:
-        prune(resource)
-        system, code, display = pick_coding(*codes)
+        system, code, display = _pick_coding(codes)
+        # sensitivity_of only when something could make the entry sensitive: the resources built
+        # here carry no labels but ours, so without them or a listed SNOMED code it is normal.
+        if (
+            "meta" in resource
+            or "securityLabel" in resource
+            or _has_sensitive_code((*codes, *sensitive_concepts))
+        ):
+            sensitivity = sensitivity_of(resource, (*codes, *sensitive_concepts))
+        else:
+            sensitivity = Sensitivity.NORMAL
         return ItemDraft(
             category=category,
             resource=resource,
@@ -57,9 +67,28 @@ class Context:
             code=code[:64],
             code_display=short(display),
             status=status[:40],
-            sensitivity=sensitivity_of(resource, (*codes, *sensitive_concepts)),
+            sensitivity=sensitivity,
             parent_business_key=parent_key,
         )
+
+
+def _pick_coding(concepts: tuple[Any, ...]) -> tuple[str, str, str]:
+    """ingestion.fhir.common.pick_coding for the concepts built here (every coding has a code)."""
+    for concept in concepts:
+        found = concept.get("coding") if concept else None
+        if found:
+            chosen = next((c for c in found if c.get("system") == SNOMED), found[0])
+            return chosen.get("system", ""), chosen["code"], chosen.get("display") or concept.get("text", "")
+    return "", "", ""
+
+
+def _has_sensitive_code(concepts: tuple[Any, ...]) -> bool:
+    for concept in concepts:
+        if concept:
+            for coding in concept.get("coding", ()):
+                if coding.get("code") in SENSITIVE_SNOMED_CODES:
+                    return True
+    return False
 
 
 # HL7 table 0177 (confidentiality) and 0272 (document confidentiality) as FHIR security labels.
@@ -89,24 +118,31 @@ def prune(node: Any) -> bool:
     Returns whether anything is left. HL7 v2 senders leave components empty and pad codes; FHIR
     allows neither, and a resource that fails validation would be lost, not stored.
     """
-    if isinstance(node, dict):
-        for key in list(node):
-            value = node[key]
-            if isinstance(value, str):
-                if key == "code":
+    kind = type(node)
+    if kind is dict:
+        empty = []
+        for key, value in node.items():
+            value_kind = type(value)
+            if value_kind is str:
+                if key == "code" and (" " in value or "\t" in value or "\n" in value):
                     value = node[key] = " ".join(value.split())
-                if not value.strip():
-                    del node[key]
-            elif isinstance(value, dict | list) and not prune(value):
-                del node[key]
+                if not value or value.isspace():
+                    empty.append(key)
+            elif (value_kind is dict or value_kind is list) and not prune(value):
+                empty.append(key)
+        for key in empty:
+            del node[key]
         return bool(node)
-    if isinstance(node, list):
-        node[:] = [
+    if kind is list:
+        keep = [
             item
             for item in node
-            if (isinstance(item, str) and item.strip())
-            or (isinstance(item, dict | list) and prune(item))
-            or not isinstance(item, str | dict | list)
+            if not (
+                (type(item) is str and (not item or item.isspace()))
+                or ((type(item) is dict or type(item) is list) and not prune(item))
+            )
         ]
+        if len(keep) != len(node):
+            node[:] = keep
         return bool(node)
     return True

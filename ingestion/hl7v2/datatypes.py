@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any
 
 from ingestion.fhir.common import SNOMED, clip
@@ -44,6 +45,12 @@ _OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
 _URI_SAFE = re.compile(r"\S+")
 
 
+@lru_cache(maxsize=1024)
+def _uri_safe(text: str) -> bool:
+    return _URI_SAFE.fullmatch(text) is not None
+
+
+@lru_cache(maxsize=1024)
 def code_system(name: str) -> str:
     name = name.strip()
     upper = name.upper()
@@ -59,8 +66,14 @@ def code_system(name: str) -> str:
     return ""
 
 
+def code_value(text: str) -> str:
+    """A FHIR code: no leading, trailing or doubled whitespace."""
+    return " ".join(text.split())
+
+
 def coding(code: str, display: str, system_name: str) -> dict[str, str] | None:
-    if not code and not display:
+    code = code_value(code) if " " in code or "\t" in code or "\n" in code else code
+    if not code:
         return None
     found: dict[str, str] = {}
     system = code_system(system_name)
@@ -70,13 +83,16 @@ def coding(code: str, display: str, system_name: str) -> dict[str, str] | None:
         found["code"] = code
     if display:
         found["display"] = display
-    return found if code else None
+    return found
 
 
 def concept(segment: Segment, index: int, repetition: int = 0) -> dict[str, Any] | None:
     """A CE/CWE/CNE field as a CodeableConcept: the primary and the alternate coding, and the text."""
-    parts = [segment.get(index, n, repetition=repetition) for n in range(1, 10)]
-    code, display, system, alt_code, alt_display, alt_system, _, _, original = parts
+    if not segment._parts(index, repetition):
+        return None
+    code, display, system, alt_code, alt_display, alt_system, _, _, original = segment.values(
+        index, 9, repetition
+    )
     if code and not display and not system and " " in code.strip():
         code, display = "", code  # free text sent where a code belongs
     codings = [c for c in (coding(code, display, system), coding(alt_code, alt_display, alt_system)) if c]
@@ -100,6 +116,7 @@ def concepts(segment: Segment, index: int) -> list[dict[str, Any]]:
 
 
 def table_concept(code: str, table: str, display: str = "") -> dict[str, Any]:
+    code = code_value(code)
     coded: dict[str, str] = {"system": f"http://terminology.hl7.org/CodeSystem/v2-{table}", "code": code}
     if display:
         coded["display"] = display
@@ -147,10 +164,11 @@ def entity_id(segment: Segment, index: int, repetition: int = 0) -> tuple[str, s
 def identifier(system: str, value: str, type_code: str = "") -> dict[str, Any]:
     """A FHIR Identifier: the system only when it is URI-shaped, else the authority as the assigner."""
     found: dict[str, Any] = {}
-    if system and _URI_SAFE.fullmatch(system):
+    if system and _uri_safe(system):
         found["system"] = system
     elif system:
         found["assigner"] = {"display": system}
+    type_code = code_value(type_code)
     if type_code:
         found["type"] = {"coding": [{"system": V2_0203, "code": type_code}]}
     found["value"] = value

@@ -54,6 +54,7 @@ class MllpServer:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         max_connections: int = 256,
         on_reject: Rejected | None = None,
+        on_close: Callable[[str], None] | None = None,
     ):
         self.host = host
         self.handler = handler
@@ -61,7 +62,10 @@ class MllpServer:
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self.on_reject = on_reject
-        self._listener = socket.create_server((host, port), backlog=128, reuse_port=False)
+        # Called in the connection's thread as it ends (e.g. to close that thread's database connection).
+        self.on_close = on_close
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, port), family=family, backlog=128)
         self.port: int = self._listener.getsockname()[1]
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._lock = threading.Lock()
@@ -165,6 +169,11 @@ class MllpServer:
                 conn.close()
             with self._lock:
                 self._connections.pop(conn, None)
+            if self.on_close is not None:
+                try:
+                    self.on_close(peer)
+                except Exception:
+                    logger.exception("MLLP: on_close failed for %s", peer)
 
     def _reject(self, raw: bytes, peer: str, reason: str, location: str = "") -> bytes:
         logger.warning("MLLP: rejected a message from %s: %s", peer, reason)

@@ -9,14 +9,14 @@ from ingestion.canonical import ItemDraft, MappedRecord
 from ingestion.fhir.items.clinical import IMAGING_SECTIONS, LAB_SECTIONS
 from ingestion.hl7v2.context import Context, security_labels
 from ingestion.hl7v2.datatypes import (
+    code_value,
     concept,
     concept_text,
     entity_id,
     identifier,
-    practitioner_reference,
     slug_key,
 )
-from ingestion.hl7v2.reader import Hl7ParseError, Segment, parse_moment
+from ingestion.hl7v2.reader import Hl7ParseError, Moment, Segment, parse_moment
 from ingestion.hl7v2.results import (
     OBSERVATION_STATUS,
     REPORT_STATUS,
@@ -41,12 +41,17 @@ IMAGING_WORDS = (
 )  # fmt: skip
 
 
+# An OBX without a status takes its report's (OBR-25).
+_FROM_REPORT = {"F": "final", "C": "corrected", "P": "preliminary", "X": "cancelled"}
+
+
 @dataclass
 class Group:
     obr: Segment
     orc: Segment | None
     notes: list[str] = field(default_factory=list)
     results: list[tuple[Segment, list[str]]] = field(default_factory=list)
+    observed: Moment | None = None
 
 
 def groups_of(ctx: Context) -> list[Group]:
@@ -99,7 +104,7 @@ def _is_text_result(obx: Segment) -> bool:
 
 def report_category(group: Group, textual: bool) -> tuple[str, str]:
     """(record category, diagnostic service section) from OBR-24, the test's name, or the content."""
-    section = group.obr.get(24).upper()
+    section = code_value(group.obr.get(24).upper())
     if section in IMAGING_SECTIONS:
         return EntryCategory.IMAGING_REPORT, section
     if section in LAB_SECTIONS:
@@ -155,7 +160,7 @@ def _report(ctx: Context, group: Group, keys: set[str]) -> list[ItemDraft]:
     code = concept(obr, 4) or {"text": "Report"}
     status_code = obr.get(25).upper()
     labels = security_labels(*(group.orc.get(28, 1, repetition=r) for r in range(3)) if group.orc else ())
-    observed = parse_moment(obr.get(7)) or parse_moment(obr.get(14))
+    observed = group.observed = parse_moment(obr.get(7)) or parse_moment(obr.get(14))
     issued = parse_moment(obr.get(22))
     identifiers = [
         {
@@ -209,10 +214,12 @@ def _report(ctx: Context, group: Group, keys: set[str]) -> list[ItemDraft]:
         report["effectiveDateTime"] = observed.fhir
     if issued and issued.precision in ("minute", "second"):
         report["issued"] = issued.at.isoformat(timespec="seconds")
-    interpreter = practitioner_reference(obr, 32) if obr.get(32, 1) else None
+    # OBR-32 is an NDL: its first component is id&family&given&... in subcomponents.
+    interpreter = " ".join(part for part in (obr.get(32, 1, 3), obr.get(32, 1, 2)) if part) or obr.get(
+        32, 1, 1
+    )
     if interpreter:
-        interpreter.pop("identifier", None)
-        report["resultsInterpreter"] = [interpreter]
+        report["resultsInterpreter"] = [{"type": "Practitioner", "display": interpreter}]
     if result_refs:
         report["result"] = result_refs
     comments = "\n".join(group.notes).strip()
@@ -269,20 +276,18 @@ def _observation(
     if code is None:
         code = {"text": f"Result {obx.get(1) or ''}".strip()}
         ctx.warnings.append(f"OBX-3 of OBX {obx.get(1) or '?'} is empty: the result has no code")
-    value, value_text = value_of(obx, ctx.warnings)
-    code_part = obx.get(3, 1) or f"OBX{obx.get(1)}"
+    unit = unit_of(obx)
+    value, value_text = value_of(obx, ctx.warnings, unit)
+    set_id = obx.get(1)
+    code_part = obx.get(3, 1) or f"OBX{set_id}"
     sub_id = obx.get(4)
     report_system, report_value, report_key = report
     obs_value = "-".join(part for part in (report_value, code_part, sub_id) if part)
-    key = _unique(slug_key("Observation", report_system, obs_value), keys, f"OBX{obx.get(1)}")
-    if key != slug_key("Observation", report_system, obs_value):
+    plain = slug_key("Observation", report_system, obs_value)
+    key = _unique(plain, keys, f"OBX{set_id}")
+    if key != plain:
         obs_value = key.removeprefix(f"Observation|{report_system}|")
-    status = OBSERVATION_STATUS.get(obx.get(11).upper()) or {
-        "F": "final",
-        "C": "corrected",
-        "P": "preliminary",
-        "X": "cancelled",
-    }.get(report_status, "unknown")
+    status = OBSERVATION_STATUS.get(obx.get(11).upper()) or _FROM_REPORT.get(report_status, "unknown")
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "identifier": [identifier(report_system, obs_value)],
@@ -293,14 +298,14 @@ def _observation(
     }
     if labels:
         resource["meta"] = {"security": labels}
-    observed = parse_moment(obx.get(14)) or parse_moment(group.obr.get(7))
+    observed = parse_moment(obx.get(14)) or group.observed
     if observed:
         resource["effectiveDateTime"] = observed.fhir
     resource.update(value)
     flags_concepts, flags = interpretation(obx)
     if flags_concepts:
         resource["interpretation"] = flags_concepts
-    ranges = reference_range(obx, unit_of(obx))
+    ranges = reference_range(obx, unit)
     if ranges:
         resource["referenceRange"] = ranges
     if notes:

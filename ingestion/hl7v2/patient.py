@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from ingestion.canonical import AddressDraft, ItemDraft, LocalId, PatientDraft, PatientIdentity
@@ -11,7 +12,7 @@ from ingestion.fhir.common import NHS_NUMBER_SYSTEM, ODS_SYSTEM
 from ingestion.fhir.items.care import related_person_role
 from ingestion.fhir.sensitivity import sensitivity_of
 from ingestion.hl7v2.context import prune
-from ingestion.hl7v2.datatypes import authority, identifier, person_name, short, slug_key
+from ingestion.hl7v2.datatypes import authority, code_value, identifier, person_name, short, slug_key
 from ingestion.hl7v2.reader import Message, Segment, parse_moment
 from records import nhs_numbers
 from records.models import EntryCategory
@@ -51,6 +52,11 @@ _RELATIONSHIPS = {
     "CGV": "CAREGIVER",
     "FAM": "FAMMEMB",
 }
+
+
+@lru_cache(maxsize=4096)
+def valid_nhs_number(number: str) -> bool:
+    return nhs_numbers.is_valid(number)
 
 
 def _is_nhs(system: str, type_code: str) -> bool:
@@ -95,7 +101,7 @@ def patient_identity(pid: Segment, default_system: str) -> tuple[PatientIdentity
                 seen.add((system, value))
                 identity.local_ids.append(LocalId(system, value, type_code))
     if identity.nhs_number:
-        if not nhs_numbers.is_valid(identity.nhs_number):
+        if not valid_nhs_number(identity.nhs_number):
             warnings.append(
                 f"PID-3 NHS number {identity.nhs_number!r} is not a valid NHS number (check digit or range)"
             )
@@ -108,7 +114,7 @@ def patient_identity(pid: Segment, default_system: str) -> tuple[PatientIdentity
 def patient_reference(identity: PatientIdentity, display: str = "") -> dict[str, Any]:
     """How every resource names its patient: a valid NHS number, else the first local id."""
     reference: dict[str, Any] = {"type": "Patient"}
-    if identity.nhs_number and nhs_numbers.is_valid(identity.nhs_number):
+    if identity.nhs_number and valid_nhs_number(identity.nhs_number):
         reference["identifier"] = {"system": NHS_NUMBER_SYSTEM, "value": identity.nhs_number}
     elif identity.local_ids:
         local = identity.local_ids[0]
@@ -264,7 +270,7 @@ def _patient_resource(
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {"resourceType": "Patient"}
     identifiers = []
-    if identity.nhs_number and nhs_numbers.is_valid(identity.nhs_number):
+    if identity.nhs_number and valid_nhs_number(identity.nhs_number):
         identifiers.append({"system": NHS_NUMBER_SYSTEM, "value": identity.nhs_number})
     identifiers += [identifier(local.system, local.value, local.type_code) for local in identity.local_ids]
     if identifiers:
@@ -298,7 +304,7 @@ def _patient_resource(
     if address:
         fhir_address: dict[str, Any] = {"use": "home"}
         if address.lines:
-            fhir_address["line"] = address.lines.splitlines()
+            fhir_address["line"] = [line for line in address.lines.splitlines() if line.strip()]
         for key, value in (("city", address.town), ("district", address.county)):
             if value:
                 fhir_address[key] = value
@@ -350,7 +356,7 @@ def related_people(
             fhir_name["text"] = name
             resource["name"] = [fhir_name]
         relationships: list[dict[str, Any]] = []
-        role_code, role_text = nk1.get(7, 1).upper(), nk1.get(7, 2)
+        role_code, role_text = code_value(nk1.get(7, 1).upper()), nk1.get(7, 2)
         if role_code:
             relationships.append(
                 {
@@ -364,7 +370,7 @@ def related_people(
                     "text": role_text or role_code,
                 }
             )
-        kin_code, kin_text = nk1.get(3, 1).upper(), nk1.get(3, 2)
+        kin_code, kin_text = code_value(nk1.get(3, 1).upper()), nk1.get(3, 2)
         if kin_code or kin_text:
             kin_codings: list[dict[str, str]] = []
             if kin_code:

@@ -12,6 +12,7 @@ import codecs
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from ingestion.canonical import MappingError
@@ -70,9 +71,10 @@ DEFAULT_DELIMITERS = Delimiters()
 class Segment:
     """One segment. `seg[n]` is field n as in the standard (MSH-1 is the field separator), still escaped."""
 
-    __slots__ = ("_fields", "delimiters", "encoding", "name")
+    __slots__ = ("_cache", "_fields", "delimiters", "encoding", "name")
 
     def __init__(self, name: str, fields: list[str], delimiters: Delimiters, encoding: str):
+        self._cache: dict[int | tuple[int, int], list[str]] = {}
         self.name = name
         self._fields = fields
         self.delimiters = delimiters
@@ -84,53 +86,60 @@ class Segment:
     def __len__(self) -> int:
         return len(self._fields)
 
-    def raw(self, index: int) -> str:
-        return self[index]
-
     def repetitions(self, index: int) -> list[str]:
+        """The repetitions of a field, still escaped, empty ones included (so indexes match get())."""
         value = self[index]
-        if not value:
-            return []
-        return [rep for rep in value.split(self.delimiters.repetition) if rep]
+        return value.split(self.delimiters.repetition) if value else []
 
-    def components(self, index: int, repetition: int = 0) -> list[str]:
-        """The components of one repetition, still escaped; [] when the field is empty."""
-        value = self[index]
-        if not value:
-            return []
-        if self.delimiters.repetition in value:
-            reps = value.split(self.delimiters.repetition)
-            value = reps[repetition] if repetition < len(reps) else ""
-        elif repetition:
-            return []
-        return value.split(self.delimiters.component) if value else []
+    def _parts(self, index: int, repetition: int = 0) -> list[str]:
+        """The components of one repetition of a field, still escaped; split once and remembered."""
+        cache = self._cache
+        key = index if not repetition else (index, repetition)
+        parts = cache.get(key)
+        if parts is None:
+            value = self._fields[index] if index < len(self._fields) else ""
+            if value and (repetition or self.delimiters.repetition in value):
+                reps = value.split(self.delimiters.repetition)
+                value = reps[repetition] if repetition < len(reps) else ""
+            parts = cache[key] = value.split(self.delimiters.component) if value else []
+        return parts
 
     def get(self, index: int, component: int = 1, subcomponent: int = 0, repetition: int = 0) -> str:
         """Field `index`, component `component` (1-based), unescaped and stripped; "" if absent.
 
         With subcomponent 0 the whole component is returned, subcomponent separators included.
         """
-        value = self[index]
+        key = index if not repetition else (index, repetition)
+        parts = self._cache.get(key)
+        if parts is None:
+            parts = self._parts(index, repetition)
+        if component > len(parts):
+            return ""
+        value = parts[component - 1]
         if not value:
             return ""
         d = self.delimiters
-        if d.repetition in value:
-            reps = value.split(d.repetition)
-            value = reps[repetition] if repetition < len(reps) else ""
-        elif repetition:
-            return ""
-        if d.component in value:
-            parts = value.split(d.component)
-            value = parts[component - 1] if component <= len(parts) else ""
-        elif component != 1:
-            return ""
         if subcomponent:
             if d.subcomponent in value:
                 subs = value.split(d.subcomponent)
                 value = subs[subcomponent - 1] if subcomponent <= len(subs) else ""
             elif subcomponent != 1:
                 return ""
-        return self.unescape(value).strip()
+        if d.escape in value or value == '""':
+            value = self.unescape(value)
+        return value.strip()
+
+    def values(self, index: int, count: int, repetition: int = 0) -> list[str]:
+        """The first `count` components of a field, each unescaped and stripped ("" when absent)."""
+        parts = self._parts(index, repetition)
+        escape = self.delimiters.escape
+        found = [
+            (self.unescape(part) if escape in part or part == '""' else part).strip() if part else ""
+            for part in parts[:count]
+        ]
+        if len(found) < count:
+            found.extend([""] * (count - len(found)))
+        return found
 
     def text(self, index: int, repetition: int = 0) -> str:
         """A whole text field (ST, TX, FT) with its components, unescaped."""
@@ -372,23 +381,42 @@ def split_messages(data: bytes) -> list[bytes]:
 # --- time ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Moment:
-    """An HL7 DTM: the aware datetime (UK time when no zone is sent) and its precision."""
+    """An HL7 DTM: the aware datetime (UK time when no zone is sent) and its precision.
 
-    at: datetime
-    precision: str  # year, month, day, minute, second
+    Immutable by convention: parse_moment hands the same object out for the same text.
+    """
+
+    __slots__ = ("_fhir", "at", "precision")
+
+    def __init__(self, at: datetime, precision: str):
+        self.at = at
+        self.precision = precision  # year, month, day, minute, second
+        self._fhir: str | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Moment) and (self.at, self.precision) == (other.at, other.precision)
+
+    def __hash__(self) -> int:
+        return hash((self.at, self.precision))
+
+    def __repr__(self) -> str:
+        return f"Moment({self.at.isoformat()}, {self.precision})"
 
     @property
     def fhir(self) -> str:
         """As a FHIR dateTime, keeping the precision sent (a time always carries its offset)."""
-        if self.precision == "year":
-            return f"{self.at.year:04d}"
-        if self.precision == "month":
-            return f"{self.at.year:04d}-{self.at.month:02d}"
-        if self.precision == "day":
-            return self.at.date().isoformat()
-        return self.at.isoformat(timespec="seconds" if not self.at.microsecond else "milliseconds")
+        if self._fhir is None:
+            at = self.at
+            if self.precision == "year":
+                self._fhir = f"{at.year:04d}"
+            elif self.precision == "month":
+                self._fhir = f"{at.year:04d}-{at.month:02d}"
+            elif self.precision == "day":
+                self._fhir = at.date().isoformat()
+            else:
+                self._fhir = at.isoformat(timespec="seconds" if not at.microsecond else "milliseconds")
+        return self._fhir
 
     @property
     def date(self) -> date | None:
@@ -400,6 +428,12 @@ def parse_moment(value: str) -> Moment | None:
     value = value.strip()
     if not value:
         return None
+    return _moment(value)
+
+
+@lru_cache(maxsize=4096)
+def _moment(value: str) -> Moment | None:
+    # A message repeats its times (every OBX-14 alike): each distinct text is read once.
     match = _TS.fullmatch(value)
     if not match:
         return None

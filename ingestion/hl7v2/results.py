@@ -7,7 +7,7 @@ import binascii
 import re
 from typing import Any
 
-from ingestion.hl7v2.datatypes import UCUM, concept
+from ingestion.hl7v2.datatypes import UCUM, code_value, concept
 from ingestion.hl7v2.reader import Segment, parse_moment
 
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -75,12 +75,13 @@ _ED_TYPES = {"AP": "application", "IM": "image", "AU": "audio", "TEXT": "text", 
 
 
 def number(text: str) -> int | float:
-    return float(text) if any(ch in text for ch in ".eE") else int(text)
+    return float(text) if "." in text or "e" in text or "E" in text else int(text)
 
 
 def unit_of(obx: Segment) -> dict[str, str]:
     """OBX-6 as Quantity unit/system/code: UCUM only when the sender says so."""
-    code, text, system = obx.get(6, 1), obx.get(6, 2), obx.get(6, 3).upper()
+    code, text, system = obx.values(6, 3)
+    system = system.upper()
     unit = text or code
     if not unit:
         return {}
@@ -99,7 +100,9 @@ def quantity(value: str, comparator: str | None, unit: dict[str, str]) -> dict[s
     return found
 
 
-def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
+def value_of(
+    obx: Segment, warnings: list[str], unit: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
     """(the Observation's value[x] element, the value as a person reads it) for OBX-2/OBX-5."""
     kind = obx.get(2).upper()
     reps = obx.repetitions(5)
@@ -111,13 +114,13 @@ def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
     if kind in TEXT_TYPES or kind == "":
         text = "\n".join(obx.text(5, rep) for rep in range(len(reps))).strip()
         return ({"valueString": text}, text) if text else ({}, "")
-    if len(reps) > 1 and kind not in ("CE", "CWE", "CNE", "CF"):
+    if len(reps) > 1 and kind not in ("CE", "CWE", "CNE", "CF") and sum(1 for rep in reps if rep) > 1:
         warnings.append(f"{where} repeats {len(reps)} values; the first is kept")
     if kind == "NM":
         raw = obx.get(5, 1)
         match = _NM.fullmatch(raw.strip())
         if match:
-            unit = unit_of(obx)
+            unit = unit_of(obx) if unit is None else unit
             comparator = match[1] if match[1] != "=" else None
             found = quantity(match[2], comparator, unit)
             return {"valueQuantity": found}, f"{comparator or ''}{match[2]} {unit.get('unit', '')}".strip()
@@ -125,7 +128,7 @@ def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
         warnings.append(f"{where} {raw!r} is not a number; kept as text")
         return ({"valueString": text}, text) if text else ({}, "")
     if kind == "SN":
-        return _structured_numeric(obx, warnings, where)
+        return _structured_numeric(obx, warnings, where, unit_of(obx) if unit is None else unit)
     if kind in ("CE", "CWE", "CNE", "CF"):
         found = concept(obx, 5)
         if found:
@@ -147,9 +150,10 @@ def value_of(obx: Segment, warnings: list[str]) -> tuple[dict[str, Any], str]:
     return ({"valueString": text}, text) if text else ({}, "")
 
 
-def _structured_numeric(obx: Segment, warnings: list[str], where: str) -> tuple[dict[str, Any], str]:
-    comparator, first, separator, second = (obx.get(5, n) for n in (1, 2, 3, 4))
-    unit = unit_of(obx)
+def _structured_numeric(
+    obx: Segment, warnings: list[str], where: str, unit: dict[str, str]
+) -> tuple[dict[str, Any], str]:
+    comparator, first, separator, second = obx.values(5, 4)
     try:
         if first and not separator and not second:
             found = quantity(first, comparator if comparator != "=" else None, unit)
@@ -176,16 +180,15 @@ def reference_range(obx: Segment, unit: dict[str, str]) -> list[dict[str, Any]]:
     if not stripped:
         return []
     found: dict[str, Any] = {}
-    simple = {key: value for key, value in unit.items() if key in ("unit", "system", "code")}
     match = _RANGE.fullmatch(stripped)
-    bound = _BOUND.fullmatch(stripped)
+    bound = None if match else _BOUND.fullmatch(stripped)
     try:
         if match:
-            found["low"] = {"value": number(match[1]), **simple}
-            found["high"] = {"value": number(match[2]), **simple}
+            found["low"] = {"value": number(match[1]), **unit}
+            found["high"] = {"value": number(match[2]), **unit}
         elif bound:
             side = "high" if bound[1] in ("<", "<=", "≤") else "low"
-            found[side] = {"value": number(bound[2]), **simple}
+            found[side] = {"value": number(bound[2]), **unit}
     except ValueError:
         found = {}
     found["text"] = stripped
@@ -196,7 +199,7 @@ def interpretation(obx: Segment) -> tuple[list[dict[str, Any]], list[str]]:
     concepts: list[dict[str, Any]] = []
     flags: list[str] = []
     for rep in range(len(obx.repetitions(8))):
-        flag = obx.get(8, 1, repetition=rep).upper()
+        flag = code_value(obx.get(8, 1, repetition=rep).upper())
         if not flag:
             continue
         flags.append(flag)

@@ -16,14 +16,16 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dcr.bulk import bulk_update_rows
 from ingestion.canonical import ItemDraft, MappedRecord, MappingError, PatientDraft
 from ingestion.models import InboundMessage
-from ingestion.services.matching import Match, Matcher, NewPerson, nhs_numbers_opted_out
+from ingestion.services.matching import Match, Matcher, NewPerson, nhs_numbers_opted_out, valid_nhs_number
 from ingestion.services.merges import MergeRefused, person_merge
 from records import services as record_services
 from records.models import Entry, LocalIdentifier, Organisation, Person, PersonAddress, SourceSystem
@@ -72,6 +74,8 @@ class Unit:
     message: InboundMessage | None = None
     result: ApplyResult = field(default_factory=ApplyResult)
     match: Match | None = None
+    # File under this person whatever the identifiers say (a merge whose survivor is new to the record).
+    force_person: Person | None = None
 
 
 class _Rollback(Exception):
@@ -107,6 +111,8 @@ def mapped_record_apply(
 
 
 def _resolution(unit: Unit) -> tuple[Person | None, bool]:
+    if unit.force_person is not None:
+        return unit.force_person, False
     message = unit.message
     if message is None or not message.resolution:
         return None, False
@@ -291,21 +297,39 @@ def _apply_addresses(units: list[Unit]) -> None:
         held = newest.get(unit.result.person_id)
         if held is None or unit.record.patient.source_updated_at >= held.record.patient.source_updated_at:
             newest[unit.result.person_id] = unit
+    first_addresses: list[PersonAddress] = []
     for person_id, unit in newest.items():
         address = unit.record.patient.address
-        postcode = address.postcode.upper().strip()
+        postcode = address.postcode.upper().strip()[:10]
         held = current.get(person_id)
-        if held and (held.lines, held.town, held.postcode) == (address.lines, address.town, postcode):
+        since = unit.record.patient.source_updated_at.date()
+        if held is None:
+            # Nothing to close: written together, in one statement.
+            first_addresses.append(
+                PersonAddress(
+                    person_id=person_id,
+                    source_system=unit.source,
+                    lines=address.lines,
+                    town=address.town[:100],
+                    county=address.county[:100],
+                    postcode=postcode,
+                    period_start=since,
+                )
+            )
+            continue
+        if (held.lines, held.town, held.postcode) == (address.lines, address.town, postcode):
             continue
         record_services.person_address_set_current(
             person=_person(unit),
             source_system=unit.source,
             lines=address.lines,
-            town=address.town,
-            county=address.county,
-            postcode=postcode[:10],
-            since=unit.record.patient.source_updated_at.date(),
+            town=address.town[:100],
+            county=address.county[:100],
+            postcode=postcode,
+            since=since,
         )
+    if first_addresses:
+        PersonAddress.objects.bulk_create(first_addresses)
 
 
 def _provenance(unit: Unit) -> dict[str, Any]:
@@ -408,6 +432,8 @@ def _withdraw(source: SourceSystem, cancelled: list[tuple[str, datetime]]) -> li
 
 
 def _apply_merge(unit: Unit) -> None:
+    """Move what is filed under the retired identity to the survivor, then apply the message's demographics
+    to the survivor. Held when either identity is ambiguous or two different NHS numbers would be joined."""
     merge = unit.record.merge
     result = unit.result
     result.warnings.extend(unit.record.warnings)
@@ -416,47 +442,45 @@ def _apply_merge(unit: Unit) -> None:
         return
     matcher = Matcher([(unit.source, merge.retired), (unit.source, merge.surviving)])
     retired = matcher.match(unit.source, merge.retired, create=False)
-    if retired.held or retired.person is None:
-        result.warnings.append(
-            retired.held or "nothing is filed under the retired identifiers: nothing to move"
-        )
-    # The survivor, with the message's demographics: applied as any other record.
-    survivor_record = unit.record.patient and MappedRecord(patient=unit.record.patient)
-    if survivor_record is None:
-        survivor_record = MappedRecord(
-            patient=PatientDraft(identity=merge.surviving, source_updated_at=timezone.now())
-        )
-    if retired.person is not None and isinstance(retired.person, Person):
-        retired_person: Person = retired.person
-        survivor_match = Matcher([(unit.source, merge.surviving)]).match(
-            unit.source, merge.surviving, create=False
-        )
-        survivor = survivor_match.person if isinstance(survivor_match.person, Person) else None
-        if survivor is None and not survivor_match.held:
-            # Only the retired identity is known: the survivor's identifiers are added to that person.
-            survivor = retired_person
-        if survivor is not None and survivor.pk != retired_person.pk:
-            try:
-                record = person_merge(
-                    source_system=unit.source,
-                    surviving=survivor,
-                    retired=retired_person,
-                    message=unit.message,
-                )
-            except MergeRefused as exc:
-                result.status = Status.HELD
-                result.reason = str(exc)
-                return
-            if record is not None:
-                result.merge_id = record.pk
-        elif survivor_match.held:
-            result.status = Status.HELD
-            result.reason = survivor_match.held
+    survivor = matcher.match(unit.source, merge.surviving, create=False)
+    for match in (retired, survivor):
+        if match.held:
+            result.status, result.reason = Status.HELD, match.held
             return
-    survivor_unit = Unit(unit.source, survivor_record, unit.message)
+    retired_person = retired.person if isinstance(retired.person, Person) else None
+    survivor_person = survivor.person if isinstance(survivor.person, Person) else None
+    survivor_number = valid_nhs_number(merge.surviving)
+    force: Person | None = None
+    if retired_person is None:
+        result.warnings.append("nothing is filed under the retired identifiers: nothing to move")
+    elif survivor_person is None:
+        # The surviving identity is new to the record: the retired person takes its identifiers.
+        if survivor_number and retired_person.nhs_number and survivor_number != retired_person.nhs_number:
+            result.status = Status.HELD
+            result.reason = (
+                f"the merge would join two different NHS numbers ({retired_person.nhs_number} into "
+                f"{survivor_number}): held for review, never applied"
+            )
+            return
+        force = retired_person
+    elif survivor_person.pk != retired_person.pk:
+        try:
+            record = person_merge(
+                source_system=unit.source,
+                surviving=survivor_person,
+                retired=retired_person,
+                message=unit.message,
+            )
+        except MergeRefused as exc:
+            result.status, result.reason = Status.HELD, str(exc)
+            return
+        if record is not None:
+            result.merge_id = record.pk
+    patient = unit.record.patient or PatientDraft(identity=merge.surviving, source_updated_at=timezone.now())
+    survivor_unit = Unit(unit.source, MappedRecord(patient=patient), unit.message, force_person=force)
     _apply_group([survivor_unit])
     result.status = survivor_unit.result.status
-    result.reason = result.reason or survivor_unit.result.reason
+    result.reason = survivor_unit.result.reason
     result.person_id = survivor_unit.result.person_id
     result.person_created = survivor_unit.result.person_created
     result.warnings.extend(w for w in survivor_unit.result.warnings if w not in result.warnings)
@@ -488,13 +512,14 @@ def _claim_fresh(limit: int) -> list[int]:
     return _claim("attempts = 0", {}, limit)
 
 
-def _claim_retry() -> list[int]:
-    # A message that failed or whose worker died is tried again alone, after a pause growing with attempts.
+def _claim_retry(tried: Sequence[int] = ()) -> list[int]:
+    # A message that failed or whose worker died is tried again alone, after a pause growing with attempts,
+    # and at most once per call of messages_process_pending.
     delay = getattr(settings, "DCR_INGEST_RETRY_SECONDS", 5)
     return _claim(
-        "attempts > 0 AND (claimed_at IS NULL"
+        "attempts > 0 AND NOT (id = ANY(%(tried)s)) AND (claimed_at IS NULL"
         " OR claimed_at < %(now)s - make_interval(secs => %(delay)s * attempts))",
-        {"delay": delay},
+        {"delay": delay, "tried": list(tried)},
         1,
     )
 
@@ -509,8 +534,12 @@ def messages_process_pending(limit: int = 500) -> int:
     Safe to run in many workers at once: each claims its own messages and skips those others hold.
     """
     done = 0
+    tried: list[int] = []
     while done < limit:
-        ids = _claim_fresh(min(batch_size(), limit - done)) or _claim_retry()
+        ids = _claim_fresh(min(batch_size(), limit - done))
+        if not ids:
+            ids = _claim_retry(tried)
+            tried.extend(ids)
         if not ids:
             break
         messages_process_claimed(ids)
@@ -589,7 +618,10 @@ def _transient(message: InboundMessage, exc: BaseException) -> None:
     """An unexpected error: try again later, up to DCR_INGEST_MAX_ATTEMPTS, then fail with the reason."""
     logger.exception("inbound message %s failed on attempt %s", message.pk, message.attempts)
     reason = f"{type(exc).__name__}: {exc}"[:2000]
-    if message.attempts >= max_attempts():
+    if isinstance(exc, DataError | psycopg.DataError):
+        # PostgreSQL refused a value (a NUL character, an impossible date): the same bytes would fail again.
+        status, reason = Status.FAILED, f"the data cannot be stored: {exc}"[:2000]
+    elif message.attempts >= max_attempts():
         status, reason = Status.FAILED, f"gave up after {message.attempts} attempts: {reason}"
     else:
         status = Status.RECEIVED
@@ -914,7 +946,9 @@ def messages_sweep(*, stale_after: timedelta | None = None) -> dict[str, int]:
     return how many are waiting. Run periodically; the listener's tasks do the ordinary work."""
     stale_after = stale_after or timedelta(seconds=getattr(settings, "DCR_INGEST_CLAIM_TIMEOUT", 300))
     cutoff = timezone.now() - stale_after
-    stale = InboundMessage.objects.filter(status=Status.PROCESSING, claimed_at__lt=cutoff)
+    stale = InboundMessage.objects.filter(
+        Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True), status=Status.PROCESSING
+    )
     failed = stale.filter(attempts__gte=max_attempts()).update(
         status=Status.FAILED,
         error="the worker processing it stopped each time it was tried; gave up after the maximum attempts",

@@ -103,12 +103,6 @@ class Matcher:
                 self.by_local[(system, value)] = people[pid]
         self.created: list[NewPerson] = []
 
-    def person(self, pk: int) -> Person:
-        for known in (*self.by_nhs.values(), *self.by_local.values()):
-            if isinstance(known, Person) and known.pk == pk:
-                return known
-        return Person.objects.get(pk=pk)
-
     def _new(self, number: str | None, status: str) -> NewPerson:
         created = NewPerson(number, status)
         self.created.append(created)
@@ -140,6 +134,9 @@ class Matcher:
 
         if resolution_person is not None:
             result.person = resolution_person
+            if number and not resolution_person.nhs_number and by_nhs is None:
+                result.set_nhs_number = number
+                self.by_nhs[number] = resolution_person
         elif by_nhs is not None:
             others = [p for p in found_by_local.values() if p is not by_nhs]
             if others:

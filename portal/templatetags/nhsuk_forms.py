@@ -17,14 +17,17 @@ def nhsuk_widget(field: forms.BoundField) -> str:
         css = "nhsuk-select"
     else:
         css = "nhsuk-input"
+    if css == "nhsuk-input" and field.name != "code":
+        css += " nhsuk-u-width-two-thirds"  # full-width inputs are hard to read on a wide screen
     if field.errors:
-        css += " nhsuk-input--error" if css == "nhsuk-input" else ""
+        css += " nhsuk-input--error" if css.startswith("nhsuk-input") else ""
     described = []
     if field.help_text:
         described.append(f"{field.auto_id}-hint")
     if field.errors:
         described.append(f"{field.auto_id}-error")
     attrs = {"class": f"{css} {widget.attrs.get('class', '')}".strip()}
+    widget.attrs.pop("placeholder", None)  # the design system labels fields and never relies on placeholders
     if described:
         attrs["aria-describedby"] = " ".join(described)
     if field.name == "code":

@@ -140,6 +140,13 @@ class Entry(models.Model):
             models.Index(
                 fields=["allocated_team"], name="entry_allocated_team", condition=~Q(allocated_team="")
             ),
+            # "Restricted information exists" on every page: the few non-normal entries of a person, found
+            # without reading the whole record.
+            models.Index(
+                fields=["person", "sensitivity"],
+                name="entry_person_sensitive",
+                condition=~Q(sensitivity="normal"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,13 +8,36 @@ from consent.services import OptOutDetails, opt_out_approve, opt_out_register, o
 from ingestion.models import InboundMessage
 from ingestion.services.apply import message_process
 from ingestion.services.ledger import message_receive
-from records.models import Entry, Person
-from tests.ingestion.pipeline.conftest import fhir_source, hl7_source, hospital  # noqa: F401 - fixtures
-from tests.records.factories import UserFactory
+from records.models import Entry, Person, SourceSystem
+from tests.records.factories import OrganisationFactory, SourceSystemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 NHS_NUMBER = "9990000018"
+
+
+@pytest.fixture
+def hospital():
+    return OrganisationFactory(ods_code="RBD", name="Dorset County Hospital NHS Foundation Trust")
+
+
+@pytest.fixture
+def hl7_source(hospital):
+    return SourceSystemFactory(
+        organisation=hospital,
+        code="rbd-pas",
+        kind=SourceSystem.Kind.HL7V2,
+        hl7_sending_application="PAS",
+        hl7_sending_facility="RBD",
+        local_identifier_system="",
+    )
+
+
+@pytest.fixture
+def fhir_source(hospital):
+    return SourceSystemFactory(
+        organisation=hospital, code="rbd-fhir", kind=SourceSystem.Kind.FHIR, local_identifier_system=""
+    )
 
 
 def adt(control_id: str, visit: str) -> bytes:
@@ -92,7 +115,7 @@ def opt_out_for_nhs_number(person=None):
     )
 
 
-def test_later_hl7_and_fhir_messages_store_nothing_and_are_counted(hl7_source, fhir_source):  # noqa: F811
+def test_later_hl7_and_fhir_messages_store_nothing_and_are_counted(hl7_source, fhir_source):
     first = ingest(hl7_source, adt("MSG0001", "V1"), "hl7v2")
     assert first.status == InboundMessage.Status.APPLIED
     person = Person.objects.get(nhs_number=NHS_NUMBER)
@@ -103,6 +126,7 @@ def test_later_hl7_and_fhir_messages_store_nothing_and_are_counted(hl7_source, f
     assert not Person.objects.exists()
     first.refresh_from_db()
     assert bytes(first.payload) == b""  # the raw copy about them alone goes too
+    assert first.status == InboundMessage.Status.DISCARDED
     later_hl7 = ingest(hl7_source, adt("MSG0002", "V2"), "hl7v2")
     later_fhir = ingest(fhir_source, condition_bundle("44054006"), "fhir-json")
     assert later_hl7.status == InboundMessage.Status.DROPPED
@@ -112,7 +136,7 @@ def test_later_hl7_and_fhir_messages_store_nothing_and_are_counted(hl7_source, f
     assert opt_out.erased["records.Person"] == 1
 
 
-def test_after_withdrawal_new_data_is_stored_again(hl7_source):  # noqa: F811
+def test_after_withdrawal_new_data_is_stored_again(hl7_source):
     opt_out = opt_out_for_nhs_number()
     assert ingest(hl7_source, adt("MSG0003", "V3"), "hl7v2").status == InboundMessage.Status.DROPPED
 
@@ -120,3 +144,42 @@ def test_after_withdrawal_new_data_is_stored_again(hl7_source):  # noqa: F811
 
     assert ingest(hl7_source, adt("MSG0004", "V4"), "hl7v2").status == InboundMessage.Status.APPLIED
     assert Person.objects.filter(nhs_number=NHS_NUMBER).exists()
+
+
+def test_after_withdrawal_a_source_can_resend_what_was_erased(hl7_source):
+    person_message = ingest(hl7_source, adt("MSG0005", "V5"), "hl7v2")
+    opt_out = opt_out_for_nhs_number(Person.objects.get(nhs_number=NHS_NUMBER))
+    opt_out_withdraw(opt_out=opt_out, withdrawn_by=UserFactory())
+
+    resent = ingest(hl7_source, adt("MSG0005", "V5"), "hl7v2")  # the same control id as before
+
+    assert person_message.pk != resent.pk
+    assert resent.status == InboundMessage.Status.APPLIED
+    assert Entry.objects.filter(person__nhs_number=NHS_NUMBER).exists()
+
+
+def test_messages_dropped_during_the_opt_out_can_be_reprocessed_after_withdrawal(hl7_source):
+    from ingestion.services.review import message_reprocess
+
+    opt_out = opt_out_for_nhs_number()
+    dropped = ingest(hl7_source, adt("MSG0006", "V6"), "hl7v2")
+    opt_out_withdraw(opt_out=opt_out, withdrawn_by=UserFactory())
+
+    again = message_reprocess(message=dropped, reason="Opt-out withdrawn")
+
+    assert again.status == InboundMessage.Status.APPLIED
+    assert Person.objects.filter(nhs_number=NHS_NUMBER).exists()
+
+
+def test_a_person_stored_at_the_moment_of_approval_is_erased_by_the_sweep(hl7_source):
+    from consent.services import opt_outs_enforce
+
+    opt_out_for_nhs_number()
+    # a writer whose opt-out check ran just before the approval committed
+    racing = Person.objects.create(nhs_number=NHS_NUMBER, family_name="Kowalczyk")
+
+    erased = opt_outs_enforce()
+
+    assert erased["records.Person"] == 1
+    assert not Person.objects.filter(pk=racing.pk).exists()
+    assert opt_outs_enforce() == {}

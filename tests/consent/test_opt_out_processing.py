@@ -235,6 +235,53 @@ class TestApproval:
             page = officer_client.get(reverse(admin_list), {"q": nhs_number})
             assert page.context["cl"].result_count == 0
 
+    def test_privacy_alerts_and_break_glass_reviews_survive_the_erasure(self, held):
+        from records.access import break_glass_grant
+
+        person, _ = held
+        nhs_number = person.nhs_number
+        paramedic = actor_at(GpPracticeFactory(), role_=role("paramedic"))
+        break_glass_grant(
+            actor=paramedic,
+            nhs_number=nhs_number,
+            date_of_birth=person.date_of_birth,
+            reason_code="emergency",
+        )
+        alert = PrivacyAlert.objects.get(kind=PrivacyAlert.Kind.BREAK_GLASS)
+
+        opt_out_approve(
+            opt_out=opt_out_register(details=details_for(person, "DT1 1UZ"), channel="web"),
+            decided_by=UserFactory(),
+            person=person,
+        )
+
+        alert.refresh_from_db()
+        assert alert.person_id == person.pk  # a plain value, like the trail's
+        assert alert.access_grant is None  # the grant went with the record; the alert and its event stay
+        assert AccessEvent.objects.filter(action="break_glass", person_nhs_number=nhs_number).exists()
+
+    def test_after_approval_every_person_url_of_the_portal_is_a_404(self, held):
+        import re
+
+        from tests.portal.test_one_door import PERSON_URLS
+
+        person, gp = held
+        pk, entry_id = person.pk, Entry.objects.filter(person=person).first().pk
+        opt_out_approve(
+            opt_out=opt_out_register(details=details_for(person, "DT1 1UZ"), channel="web"),
+            decided_by=UserFactory(),
+            person=person,
+        )
+        client = Client()
+        client.force_login(gp.user)
+        samples = {"person_id": pk, "entry_id": entry_id, "index": 0, "code": "44054006", "panel": "fbc"}
+
+        for name, route in PERSON_URLS:
+            kwargs = {key: samples.get(key, "OPT-TEST") for key in re.findall(r"<(?:\w+:)?(\w+)>", route)}
+            response = client.get(reverse(name, kwargs=kwargs))
+            assert response.status_code == 404, name
+            assert "Wiśniewska".encode() not in response.content, name
+
     def test_the_letter_names_the_reference_and_says_other_records_are_not_affected(self, held):
         person, _ = held
         opt_out = opt_out_approve(
@@ -268,6 +315,17 @@ class TestApproval:
             assert phrase in letter
         assert "We received" not in letter
 
+    def test_a_polish_rejection_gives_the_reason_in_polish(self, held):
+        person, _ = held
+        opt_out = opt_out_register(details=details_for(person, "DT1 1UZ"), channel="web", language="pl")
+
+        letter = opt_out_reject(
+            opt_out=opt_out, decided_by=UserFactory(), reason_code="authority"
+        ).letter_text
+
+        assert "Niestety nie mogliśmy go zatwierdzić" in letter
+        assert "nie wykazano, że osoba składająca wniosek ma prawo działać" in letter
+
     def test_someone_with_no_record_yet_can_opt_out_of_future_data_by_nhs_number(self, officer_client):
         opt_out = opt_out_register(
             details=OptOutDetails(
@@ -300,7 +358,7 @@ class TestApproval:
         opt_out_approve(opt_out=opt_out, decided_by=UserFactory(), person=person)
 
         with pytest.raises(Exception, match="already been decided"):
-            opt_out_reject(opt_out=opt_out, decided_by=UserFactory(), reason="late")
+            opt_out_reject(opt_out=opt_out, decided_by=UserFactory(), reason_code="duplicate")
 
 
 class TestRejection:
@@ -310,15 +368,24 @@ class TestRejection:
         url = reverse("admin:consent_optout_decide", args=[opt_out.pk])
 
         without = officer_client.post(url, {"decision": "reject", "person": "", "reason": " "})
+        other_unexplained = officer_client.post(url, {"decision": "reject", "rejection_reason": "other"})
         with_reason = officer_client.post(
-            url, {"decision": "reject", "person": "", "reason": "We could not confirm your identity."}
+            url,
+            {
+                "decision": "reject",
+                "person": "",
+                "rejection_reason": "identity",
+                "reason": "The date of birth on the leaflet is unreadable.",
+            },
         )
 
-        assert "Give the reason" in without.content.decode()
+        assert "Choose the reason for rejecting" in without.content.decode()
+        assert "Explain the reason" in other_unexplained.content.decode()
         assert with_reason.status_code == 302
         opt_out.refresh_from_db()
         assert opt_out.status == "rejected"
-        assert "could not confirm your identity" in opt_out.letter_text
+        assert "We could not confirm who the request is about" in opt_out.letter_text
+        assert "The date of birth on the leaflet is unreadable." in opt_out.letter_text
         assert Person.objects.filter(pk=person.pk).exists()
         assert nhs_numbers_opted_out([person.nhs_number]) == set()
 

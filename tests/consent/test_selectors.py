@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_only_approved_opt_outs_count_and_withdrawn_ones_do_not():
     approved = OptOutFactory(status=OptOut.Status.APPROVED)
     received = OptOutFactory(status=OptOut.Status.RECEIVED)
-    rejected = OptOutFactory(status=OptOut.Status.REJECTED, decision_reason="No match")
+    rejected = OptOutFactory(status=OptOut.Status.REJECTED, rejection_reason="identity")
     withdrawn = OptOutFactory(status=OptOut.Status.WITHDRAWN)
     asked = [o.nhs_number for o in (approved, received, rejected, withdrawn)] + ["9990000018"]
 

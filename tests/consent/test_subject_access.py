@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from audit.models import AccessEvent
-from consent.models import SubjectAccessRequest, one_month_after
+from consent.models import LegalProxy, SubjectAccessRequest, one_month_after
 from consent.services import OptOutDetails, opt_out_approve, opt_out_register
 from consent.subject_access import validate_bundle
 from records.access import person_for, person_open
@@ -50,6 +51,14 @@ def record():
     PersonAddressFactory(person=person, postcode="DT1 2JY", source_system=pas)
     LocalIdentifierFactory(person=person, value="RBD0012345", source_system=pas)
     entry(person, practice, summary="Atrial fibrillation")
+    LegalProxy.objects.create(
+        person=person,
+        name="Ana Wiśniewska",
+        authority="lpa_health",
+        evidence_seen="LPA stamped by the Office of the Public Guardian",
+        valid_from=date(2025, 1, 1),
+        verified_at=timezone.now(),
+    )
     entry(person, hospital, source=pas, category="encounter", summary="Admitted to Barnes ward")
     gp = actor_at(practice, role_=role("gp"))
     gp.user.first_name, gp.user.last_name = "Grace", "Hopper"
@@ -94,6 +103,8 @@ def test_the_pdf_shows_everything_held_and_where_it_came_from(officer_client, re
         "Grace Hopper",  # who viewed it
         "Elsewhere Trust",  # and who was refused
         "Information Commissioner",
+        "Ana Wiśniewska",  # who may act for them
+        "Lasting power of attorney for health and welfare",
         "SAR-TEST-0001",
     ):
         assert expected in text, expected

@@ -181,3 +181,84 @@ class TestHandler:
         assert closed
         with pytest.raises(ConnectionRefusedError):
             mllp_send("127.0.0.1", listening.port, [oru("LATE")], timeout=1)
+
+
+class TestHooks:
+    def test_what_the_listener_refuses_itself_is_reported_with_the_reason(self):
+        refused = []
+        closed = threading.Event()
+        with start_server(
+            "127.0.0.1",
+            0,
+            accept_all,
+            on_reject=lambda raw, peer, reason: refused.append((raw, reason)),
+            on_close=lambda peer: closed.set(),
+        ) as listening:
+            with socket.create_connection(("127.0.0.1", listening.port)) as sock:
+                sock.sendall(frame(b"NOT HL7 AT ALL"))
+                [ack], _ = read_frames(sock, timeout=1.0)
+            assert closed.wait(5)
+        assert msa(ack)[1] == "AR"
+        assert refused == [
+            (b"NOT HL7 AT ALL", "not an HL7 v2 message: MSH: the message does not start with an MSH segment")
+        ]
+
+    def test_a_handler_returning_nothing_gives_an_application_error(self):
+        with start_server("127.0.0.1", 0, lambda raw, peer: b"") as listening:
+            [ack] = mllp_send("127.0.0.1", listening.port, [oru("N1")])
+        assert msa(ack)[1:3] == ["AE", "N1"]
+        assert "no acknowledgement" in err(ack)[8]
+
+    def test_connections_beyond_the_limit_are_closed_at_once(self):
+        with start_server("127.0.0.1", 0, accept_all, max_connections=1) as listening:
+            first = socket.create_connection(("127.0.0.1", listening.port))
+            deadline = time.monotonic() + 5
+            while listening.connection_count < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with socket.create_connection(("127.0.0.1", listening.port)) as second:
+                frames, closed = read_frames(second, timeout=3.0)
+            assert closed
+            assert frames == []
+            first.sendall(frame(oru("STILL")))
+            [ack], _ = read_frames(first, timeout=1.0)
+            first.close()
+        assert msa(ack)[1:3] == ["AA", "STILL"]
+
+
+def test_python_hl7s_client_and_command_get_their_acks(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hl7.client import MLLPClient
+
+    with start_server("127.0.0.1", 0, accept_all) as listening:
+        with MLLPClient("127.0.0.1", listening.port) as client:
+            ack = client.send_message(oru("PY1").decode())
+        assert msa(ack.strip(b"\x0b\x1c\r"))[1:3] == ["AA", "PY1"]
+
+        command = Path(sys.executable).with_name("mllp_send")
+        sample = tmp_path / "two.hl7"
+        sample.write_bytes((oru("PY2") + oru("PY3")).replace(b"\r", b"\n"))
+        sent = subprocess.run(
+            [str(command), "--port", str(listening.port), "--file", str(sample), "--loose", "127.0.0.1"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    acks = sent.stdout.replace("\n", "\r")
+    assert "MSA|AA|PY2" in acks
+    assert "MSA|AA|PY3" in acks
+
+
+def test_an_ipv6_loopback_listener_works():
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        listening = start_server("::1", 0, accept_all)
+    except OSError:
+        pytest.skip("IPv6 loopback is not configured")
+    with listening:
+        [ack] = mllp_send("::1", listening.port, [oru("V6")])
+    assert msa(ack)[1:3] == ["AA", "V6"]

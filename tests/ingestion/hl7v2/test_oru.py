@@ -196,6 +196,7 @@ class TestCommentsAndText:
                     f2="P1^ICE",
                     f3="R555^CRIS",
                     f4="XCHES^XR Chest^NICIP",
+                    f32="C123&Grey&Meredith",
                     f7="20260715090000",
                     f24="RAD",
                     f25="F",
@@ -211,6 +212,7 @@ class TestCommentsAndText:
         assert report.resource["conclusion"] == text
         assert base64.b64decode(report.resource["presentedForm"][0]["data"]).decode() == text
         assert report.summary == "XR Chest: Findings: Clear lungs & normal heart. No effusion."
+        assert report.resource["resultsInterpreter"] == [{"type": "Practitioner", "display": "Meredith Grey"}]
 
     def test_a_textual_report_without_a_section_is_read_as_imaging(self):
         record = mapped(

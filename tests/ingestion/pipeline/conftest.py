@@ -41,3 +41,13 @@ def council_source(db) -> SourceSystem:
         kind=SourceSystem.Kind.CSV,
         local_identifier_system=COUNCIL_SYSTEM,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sender_cache():
+    """The ledger keeps HL7 senders in memory for a few seconds; each test has its own database state."""
+    from ingestion.services import ledger
+
+    ledger.sources.clear()
+    yield
+    ledger.sources.clear()

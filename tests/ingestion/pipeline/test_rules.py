@@ -192,3 +192,46 @@ class TestMerges:
 
         survivor = Person.objects.get(nhs_number=VALID)
         assert set(Entry.objects.values_list("person_id", flat=True)) == {survivor.pk}
+
+
+class TestMergeEdges:
+    def test_a_survivor_new_to_the_record_takes_over_the_retired_persons_identity(self, hl7_source):
+        retired = LocalIdentifierFactory(system="RBD", value="OLD", person__nhs_number=None).person
+
+        result = mapped_record_apply(
+            source_system=hl7_source,
+            record=merge(surviving=identity(nhs=VALID, mrn="NEW"), retired=identity(mrn="OLD")),
+        )
+
+        retired.refresh_from_db()
+        assert (result.status, result.person_id) == ("applied", retired.pk)
+        assert retired.nhs_number == VALID
+        assert set(retired.local_identifiers.values_list("value", flat=True)) == {"OLD", "NEW"}
+        assert Person.objects.count() == 1
+
+    def test_a_new_survivor_with_another_nhs_number_is_held(self, hl7_source):
+        LocalIdentifierFactory(system="RBD", value="OLD", person__nhs_number=OTHER_VALID)
+
+        result = mapped_record_apply(
+            source_system=hl7_source,
+            record=merge(surviving=identity(nhs=VALID, mrn="NEW"), retired=identity(mrn="OLD")),
+        )
+
+        assert result.status == "held"
+        assert "two different NHS numbers" in result.reason
+        assert Person.objects.count() == 1
+
+    def test_a_merge_from_a_test_source_is_not_applied(self, hl7_source):
+        hl7_source.mode = SourceSystem.Mode.TEST
+        hl7_source.save()
+        LocalIdentifierFactory(system="RBD", value="NEW", person__nhs_number=None)
+        retired = LocalIdentifierFactory(system="RBD", value="OLD", person__nhs_number=VALID).person
+
+        result = mapped_record_apply(
+            source_system=hl7_source, record=merge(surviving=identity(mrn="NEW"), retired=identity(mrn="OLD"))
+        )
+
+        assert result.status == "applied"
+        assert "test mode: the merge was not applied" in result.warnings
+        assert LocalIdentifier.objects.get(value="OLD").person == retired
+        assert not MergeRecord.objects.exists()

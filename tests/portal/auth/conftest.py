@@ -72,3 +72,16 @@ def serious_accessibility_violations(page) -> list[str]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def signed_in_with_code(client, user) -> str:
+    """A session that signed in and gave its code, for tests about what comes after (force_login, then the
+    mark the middleware sets once a session has given a code). Returns the TOTP secret."""
+    from portal.mfa import SESSION_FLAG
+
+    secret = authenticator_for(user)
+    client.force_login(user)
+    session = client.session
+    session[SESSION_FLAG] = True
+    session.save()
+    return secret

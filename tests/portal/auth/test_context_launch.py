@@ -6,13 +6,21 @@ import hmac
 import json
 import re
 import time
+from io import StringIO
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 
 from audit.models import AccessEvent
 from portal.models import ContextLaunch, LaunchPartner
-from tests.portal.auth.conftest import authenticator_for, sign_in_with_password, totp_code
+from tests.portal.auth.conftest import (
+    authenticator_for,
+    sign_in_with_password,
+    signed_in_with_code,
+    totp_code,
+)
 from tests.portal.auth.launch_keys import ec_key_pair, launch_link, rsa_key_pair
 from tests.records.factories import (
     MembershipFactory,
@@ -46,8 +54,7 @@ def patient(gp):
 
 
 def signed_in(client, user):
-    authenticator_for(user)
-    client.force_login(user)
+    signed_in_with_code(client, user)
 
 
 def follow(client, url):
@@ -99,6 +106,24 @@ class TestAValidLaunch:
         after_code = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
         response, visited = follow(client, after_code.url)
 
+        assert visited[-1] == f"/people/{patient.pk}/"
+        assert response.status_code == 200
+
+    @pytest.mark.django_db(transaction=True)  # allauth announces a new authenticator once it is committed
+    def test_a_user_without_an_authenticator_sets_one_up_first(
+        self, client, gp, partner, partner_key, patient
+    ):
+        link = launch_link(partner, partner_key[0], user=gp.user.email, nhs_number=NHS_NUMBER)
+        sign_in_with_password(client, gp.user.email)
+
+        to_continue = client.get(link)
+        to_set_up = client.get(to_continue.url)
+        secret = client.get(to_set_up.url).context["form"].secret
+        client.post(to_set_up.url, {"code": totp_code(secret)})
+        response, visited = follow(client, "/signed-in/")
+
+        assert to_set_up.url == "/accounts/2fa/totp/activate/"
+        assert visited[0] == "/launch/continue/"
         assert visited[-1] == f"/people/{patient.pk}/"
         assert response.status_code == 200
 
@@ -370,3 +395,48 @@ class TestRegisteringAPartner:
         partner.refresh_from_db()
         assert (partner.name, partner.shared_secret) == ("Renamed", "a" * 40)
         assert client.get("/admin/portal/contextlaunch/").status_code == 200
+
+
+class TestTheLaunchLinkCommand:
+    def test_prints_a_link_that_opens_the_record(self, client, gp, patient):
+        LaunchPartner.objects.create(
+            organisation=gp.organisation,
+            code="gp-system",
+            name="GP system",
+            algorithm="HS256",
+            shared_secret="k" * 40,
+        )
+        signed_in(client, gp.user)
+        out = StringIO()
+
+        call_command(
+            "launch_link",
+            partner="gp-system",
+            user=gp.user.email,
+            nhs_number="999 000 0018",
+            base_url="",
+            stdout=out,
+        )
+        _, visited = follow(client, out.getvalue().strip())
+
+        assert visited[-1] == f"/people/{patient.pk}/"
+
+    def test_a_key_pair_partner_needs_its_private_key(self, partner, partner_key, tmp_path):
+        with pytest.raises(CommandError, match="--private-key"):
+            call_command("launch_link", partner="dch-epr", user="a@example.nhs.uk", nhs_number=NHS_NUMBER)
+        pem = tmp_path / "key.pem"
+        pem.write_bytes(
+            partner_key[0].private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        out = StringIO()
+        call_command(
+            "launch_link",
+            partner="dch-epr",
+            user="a@example.nhs.uk",
+            nhs_number=NHS_NUMBER,
+            private_key=pem,
+            stdout=out,
+        )
+        assert "/launch/?token=" in out.getvalue()

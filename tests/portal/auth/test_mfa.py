@@ -1,8 +1,10 @@
 """Multi-factor authentication is required for every account, before the portal or Django admin."""
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
+from tests.conftest import PASSWORD
 from tests.portal.auth.conftest import (
     authenticator_for,
     recovery_codes_of,
@@ -42,6 +44,7 @@ class TestWithoutAnAuthenticator:
 
         assert response.headers["HX-Redirect"] == SET_UP
 
+    @pytest.mark.django_db(transaction=True)  # allauth announces a new authenticator once it is committed
     def test_setting_one_up_gives_recovery_codes_then_returns_where_the_user_was_going(self, client, gp):
         sign_in_with_password(client, gp.user.email)
         client.get("/people/?nhs_number=9990000018")  # where they were going
@@ -58,9 +61,24 @@ class TestWithoutAnAuthenticator:
         assert len(codes) == 10
         assert all(code.encode() in done.content for code in codes)
 
+        (notice,) = mail.outbox  # so a user learns if someone else enrolled with their password
+        assert notice.to == [gp.user.email]
+        assert "authenticator" in notice.subject.lower()
+
         onward = client.get(reverse("portal:mfa_done"))
         assert onward.url == "/people/?nhs_number=9990000018"
         assert client.get("/people/").status_code == 200
+
+    def test_a_session_signed_in_before_an_authenticator_was_set_up_elsewhere_must_sign_in_again(
+        self, client, gp
+    ):
+        sign_in_with_password(client, gp.user.email)  # stuck at set-up, say by someone who knows the password
+        authenticator_for(gp.user)  # the real user sets one up in their own session
+
+        response = client.get("/people/")
+
+        assert response.url == "/accounts/login/?next=%2Fpeople%2F"
+        assert "_auth_user_id" not in client.session
 
     def test_is_not_asked_for_when_the_setting_is_off(self, client, gp, settings):
         settings.DCR_REQUIRE_MFA = False
@@ -70,6 +88,20 @@ class TestWithoutAnAuthenticator:
 
 
 class TestWithAnAuthenticator:
+    def test_django_admins_own_sign_in_form_cannot_skip_the_code(self, client):
+        admin = UserFactory(is_staff=True, is_superuser=True)
+        authenticator_for(admin)
+
+        shown = client.get("/admin/login/?next=/admin/")
+        posted = client.post("/admin/login/?next=/admin/", {"username": admin.username, "password": PASSWORD})
+
+        assert shown.url == "/accounts/login/?next=%2Fadmin%2F"
+        assert posted.url == "/accounts/login/?next=%2Fadmin%2F"
+        assert "_auth_user_id" not in client.session
+        sign_in_with_password(client, admin.email, next_url="/admin/")
+        assert client.get("/admin/").status_code == 302  # still waiting for the code
+        assert "_auth_user_id" not in client.session
+
     def test_the_password_alone_does_not_sign_in(self, client, gp):
         authenticator_for(gp.user)
 
@@ -125,3 +157,23 @@ class TestWithAnAuthenticator:
 
         assert replayed.status_code == 200
         assert b"Incorrect code" in replayed.content
+
+
+def test_after_password_and_code_a_user_with_several_roles_chooses_one(client, gp):
+    from tests.records.factories import MembershipFactory, RoleFactory
+
+    consultant = MembershipFactory(user=gp.user, role=RoleFactory(code="consultant", name="Consultant"))
+    secret = authenticator_for(gp.user)
+    sign_in_with_password(client, gp.user.email, next_url="/people/")
+
+    done = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    to_choose = client.get(done.url)
+    choice = client.get(to_choose.url)
+    chosen = client.post("/act-as/", {"membership": consultant.pk, "next": "/people/"})
+
+    assert to_choose.url == "/act-as/?next=%2Fpeople%2F"
+    assert b"Consultant at" in choice.content
+    assert b"GP at" in choice.content
+    assert chosen.url == "/people/"
+    assert client.get("/people/").status_code == 200
+    assert client.session["acting_membership_id"] == consultant.pk

@@ -123,3 +123,42 @@ def test_a_partner_system_opens_a_persons_record(live_server, page, screenshot, 
     )
     expect(page.get_by_role("heading", name="The record could not be opened")).to_be_visible()
     look(page, screenshot, "2-launch-refused")
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/accounts/password/reset/", "Password Reset"),
+        ("/accounts/logout/", "Sign Out"),
+        ("/accounts/2fa/", "Two-Factor Authentication"),
+        ("/accounts/2fa/recovery-codes/generate/", "Recovery Codes"),
+        ("/accounts/2fa/totp/deactivate/", "Deactivate Authenticator App"),
+        ("/accounts/reauthenticate/", "Confirm Access"),
+        ("/accounts/3rdparty/login/cancelled/", "Sign-in cancelled"),
+    ],
+    ids=[
+        "password-reset",
+        "sign-out",
+        "mfa",
+        "new-recovery-codes",
+        "deactivate",
+        "reauthenticate",
+        "sso-cancelled",
+    ],
+)
+def test_the_other_account_pages_follow_the_design_system(live_server, page, screenshot, gp, path, heading):
+    secret = authenticator_for(gp.user)
+    if path not in ("/accounts/password/reset/", "/accounts/3rdparty/login/cancelled/"):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Email address").fill(gp.user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label("Security code").fill(totp_code(secret))
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("heading", name="Find a person")).to_be_visible()
+
+    page.goto(f"{live_server.url}{path}")
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+    expect(page.locator("link[href*='nhsuk-frontend']")).to_have_count(1)
+    look(page, screenshot, "page")

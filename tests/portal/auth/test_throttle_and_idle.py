@@ -35,6 +35,15 @@ class TestThrottling:
         assert response.status_code == 302  # on to the authenticator set-up, not refused
         assert client.session["_auth_user_id"] == str(colleague.user.pk)
 
+    def test_a_whole_ward_behind_one_address_can_sign_in_at_shift_change(self, gp):
+        from django.test import Client
+
+        staff = [MembershipFactory(organisation=gp.organisation, role=gp.role).user for _ in range(40)]
+
+        signed_in = [sign_in_with_password(Client(), user.email).status_code for user in staff]
+
+        assert signed_in == [302] * 40
+
     def test_the_lockout_follows_the_setting(self, client, gp, settings):
         settings.ACCOUNT_RATE_LIMITS = {"login_failed": "2/15m/key"}
         for _ in range(2):

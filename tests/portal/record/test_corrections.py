@@ -173,3 +173,29 @@ def test_newer_data_from_the_source_is_shown_beside_what_was_reported(client, re
     assert "Type 2 diabetes mellitus (since 3 Mar 2015)" in page  # as reported
     assert "Type 2 diabetes mellitus (since 1 Apr 2018)" in page  # now
     assert "1 Apr 2018" in page
+
+
+def test_the_privacy_officer_raises_a_citizens_request_in_admin(
+    client, record, django_capture_on_commit_callbacks
+):
+    officer = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(officer)
+    problem = record.entries["problem"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:records_correctionrequest_add"),
+            {
+                "entry": problem.pk,
+                "what_is_wrong": "I have never had diabetes",
+                "on_behalf_of": "The person, by letter of 2 Dec",
+            },
+        )
+
+    assert response.status_code == 302
+    correction = CorrectionRequest.objects.get()
+    assert correction.reporter == officer
+    assert correction.on_behalf_of == "The person, by letter of 2 Dec"
+    assert correction.organisation == problem.source_organisation
+    assert correction.reported_resource == problem.resource
+    assert correction.reference in mail.outbox[0].body
