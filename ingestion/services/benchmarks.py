@@ -123,14 +123,14 @@ def _pid(index: int) -> str:
     )
 
 
-def oru_r01(*, sequence: int, patient: int, at: datetime) -> bytes:
+def oru_r01(*, sequence: int, patient: int, at: datetime, run: str = "") -> bytes:
     """A laboratory report with ten numeric results, reference ranges and abnormal flags."""
     rng = random.Random(sequence)  # noqa: S311 - synthetic data
     (panel_code, panel_name), tests = list(_PANELS.items())[sequence % 2]
     collected = at - timedelta(hours=3)
-    order = f"BO{sequence:09d}"
+    order = f"BO{run}{sequence:07d}"
     segments = [
-        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ORU^R01^ORU_R01|BENCHORU{sequence:09d}|"
+        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ORU^R01^ORU_R01|BO{run}{sequence:07d}|"
         "P|2.5.1|||AL|NE|GBR|UNICODE UTF-8",
         _pid(patient),
         f"PV1|1|O|OPD^^^{HL7_FACILITY}||||C1234567^JONES^ANNA^^^DR",
@@ -149,12 +149,12 @@ def oru_r01(*, sequence: int, patient: int, at: datetime) -> bytes:
     return ("\r".join(segments) + "\r").encode()
 
 
-def adt(*, sequence: int, patient: int, at: datetime) -> bytes:
+def adt(*, sequence: int, patient: int, at: datetime, run: str = "") -> bytes:
     """An admission (A01) or a demographics update (A08) with its visit."""
     event = "A01" if sequence % 3 else "A08"
     visit = f"V{patient:08d}"
     segments = [
-        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ADT^{event}^ADT_A01|BENCHADT{sequence:09d}|"
+        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ADT^{event}^ADT_A01|BA{run}{sequence:07d}|"
         "P|2.5.1|||AL|NE|GBR|UNICODE UTF-8",
         f"EVN|{event}|{_ts(at)}",
         _pid(patient),
@@ -166,17 +166,18 @@ def adt(*, sequence: int, patient: int, at: datetime) -> bytes:
 
 
 def hl7_messages(
-    count: int, *, people: int, oru_share: float = 0.8, start: datetime | None = None
+    count: int, *, people: int, run: str, oru_share: float = 0.8, start: datetime | None = None
 ) -> list[bytes]:
-    """`count` messages, mostly ORU^R01 (the bulk of a region's traffic), the rest ADT."""
+    """`count` messages, mostly ORU^R01 (the bulk of a region's traffic), the rest ADT. `run` (a few
+    letters) makes control ids and order numbers unique to this run."""
     start = start or datetime.now(UTC).replace(microsecond=0)
-    rng = random.Random(count)  # noqa: S311 - synthetic data
+    rng = random.Random(f"{run}:{count}")  # noqa: S311 - synthetic data
     out = []
     for sequence in range(count):
         patient = rng.randrange(people)
         at = start + timedelta(milliseconds=sequence)
         maker = oru_r01 if rng.random() < oru_share else adt
-        out.append(maker(sequence=sequence + int(start.timestamp()) * 1000 % 10**8, patient=patient, at=at))
+        out.append(maker(sequence=sequence, patient=patient, at=at, run=run))
     return out
 
 
