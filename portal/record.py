@@ -532,7 +532,9 @@ def trend_get(*, actor: Actor, person: Person, code: str) -> Trend | None:
         return None
     _attach_organisations(rows)
     return Trend(
-        code=code, display=rows[-1].code_display, points=[(e, observation_value(e.resource)) for e in rows]
+        code=code,
+        display=rows[-1].code_display or code,
+        points=[(e, observation_value(e.resource)) for e in rows],
     )
 
 

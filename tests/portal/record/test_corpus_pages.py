@@ -2,26 +2,18 @@
 it, then read through every record page: real-world shapes must render, not just the demo's."""
 
 import base64
-import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import escape
 
 from records.access import care_relationship_grant
-from records.models import Entry, Person, SourceSystem
-from tests.corpus import fixtures_dir
+from records.models import Entry
 from tests.records.access_factories import actor_at, role
-from tests.records.factories import OrganisationFactory, SourceSystemFactory
+from tests.records.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = fixtures_dir()
-HL7_FILES = sorted(p for p in (CORPUS / "hl7v2").rglob("*") if p.is_file() and "simhospital" not in p.parts)
-FHIR_FILES = sorted((CORPUS / "fhir-r4" / "synthea").rglob("*.json"))
 PAGES = (
     "portal:person_detail",
     "portal:person_timeline",
@@ -30,28 +22,6 @@ PAGES = (
     "portal:person_social_care",
 )
 PER_CATEGORY = 15  # entry pages opened per category and person
-
-
-def ingest(path, source: SourceSystem) -> dict:
-    out = StringIO()
-    call_command("ingest", str(path), "--source", source.code, "--json", stdout=out, stderr=StringIO())
-    return json.loads(out.getvalue())
-
-
-@pytest.fixture
-def corpus_people():
-    from ingestion.services import ledger
-
-    ledger.sources.clear()
-    hospital = OrganisationFactory(ods_code="RBD", name="Dorset County Hospital NHS Foundation Trust")
-    for number, path in enumerate(HL7_FILES + FHIR_FILES):
-        kind = SourceSystem.Kind.FHIR if path.suffix == ".json" else SourceSystem.Kind.HL7V2
-        source = SourceSystemFactory(
-            organisation=hospital, code=f"sample-{number}", kind=kind, local_identifier_system=""
-        )
-        ingest(path, source)
-    ledger.sources.clear()
-    return list(Person.objects.annotate(n=Count("entries")).filter(n__gt=0).order_by("-n"))
 
 
 def test_every_page_of_every_sample_record_renders(client, corpus_people):
