@@ -9,14 +9,17 @@ synthetic whole-patient bundles of the sample corpus, each re-identified as a di
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import statistics
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from nhs_number import calculate_checksum
 
@@ -183,20 +186,38 @@ def hl7_messages(
 
 # ---- FHIR ----------------------------------------------------------------------------------------------
 
-_UUID = re.compile(r"[0-9a-f]{8}-([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def corpus_dir(explicit: str | None = None) -> Path:
+    """The public sample corpus: as given, else DCR_FIXTURES_DIR, else ../shared/fixtures beside the code."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("DCR_FIXTURES_DIR"):
+        return Path(os.environ["DCR_FIXTURES_DIR"])
+    return Path(settings.BASE_DIR).parent / "shared" / "fixtures"
 
 
 def whole_patient_templates(fixtures: Path) -> list[str]:
     """The corpus's synthetic whole-patient transaction bundles (Synthea), as text."""
+    from ingestion.fhir import FhirReader
+
     folder = fixtures / "fhir-r4" / "synthea"
-    return [path.read_text(encoding="utf-8") for path in sorted(folder.rglob("*.json"))]
+    templates = []
+    for path in sorted(folder.rglob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        # Only bundles the record takes as they are (one inferno bundle has an invalid Observation).
+        reader = FhirReader(text, content_type="application/fhir+json", received_at=datetime.now(UTC))
+        if not reader.rejected:
+            templates.append(text)
+    return templates
 
 
 def whole_patient_bundle(template: str, *, index: int, run: str) -> bytes:
     """The template re-identified as person `index`: every UUID (full URLs, ids, references) made unique to
     the person and the run, an NHS number added to the Patient, and a current timestamp."""
-    prefix = f"{(hash(run) & 0xFFFF):04x}{index % 0x10000:04x}"
-    text = _UUID.sub(lambda m: f"{prefix}-{m.group(1)}", template)
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"dcr-benchmark:{run}:{index}")
+    text = _UUID.sub(lambda m: str(uuid.uuid5(namespace, m.group(0))), template)
     bundle = json.loads(text)
     bundle["timestamp"] = datetime.now(UTC).isoformat()
     for entry in bundle.get("entry", []):

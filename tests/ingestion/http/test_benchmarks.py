@@ -5,6 +5,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from tests.corpus import fixtures_dir
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -25,3 +27,16 @@ def test_benchmark_hl7_prints_its_figures():
     ):
         assert figure in text, text
     assert "'applied': 20" in text
+
+
+def test_benchmark_fhir_prints_its_figures(settings):
+    settings.ALLOWED_HOSTS = ["testserver", "localhost"]
+    out = io.StringIO()
+
+    call_command("benchmark_fhir", patients=2, fixtures=str(fixtures_dir()), stdout=out)
+
+    text = out.getvalue()
+    assert "2 whole-patient bundles" in text
+    assert "0 refused" in text
+    for figure in ("resources/s (entries sent)", "resources/s (entries stored)", "seconds a bundle"):
+        assert figure in text, text
