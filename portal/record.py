@@ -93,6 +93,21 @@ def _attach_organisations(entries: list[Entry]) -> list[Entry]:
     return entries
 
 
+def current_postcodes_attach(people: list[Person]) -> list[Person]:
+    """Each found person's current postcode, to tell apart people of the same name and birthday (never for
+    a restricted person). One query for the whole list; call only with people the actor may open."""
+    shown = [p.pk for p in people if not p.is_restricted]
+    postcodes = dict(
+        PersonAddress.objects.filter(person_id__in=shown, period_end__isnull=True)
+        .order_by("person_id", "-period_start")
+        .distinct("person_id")
+        .values_list("person_id", "postcode")
+    )
+    for person in people:
+        person.current_postcode = postcodes.get(person.pk, "")
+    return people
+
+
 # --- the banner -------------------------------------------------------------------------------------
 
 

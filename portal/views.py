@@ -66,6 +66,7 @@ def person_search_view(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         query = {k: str(v) for k, v in form.cleaned_data.items() if v}
         results = person_search(actor=request.actor, **form.cleaned_data)
+        record.current_postcodes_attach(results)
         access_event_record(
             actor=request.actor,
             action=AccessEvent.Action.SEARCH,

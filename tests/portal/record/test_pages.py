@@ -332,3 +332,9 @@ def test_the_number_of_queries_does_not_grow_with_the_record(client, gp, name, d
         client.get(reverse(name, args=[small.pk]))
     with django_assert_max_num_queries(len(small_queries) + 1):
         client.get(reverse(name, args=[large.pk]))
+
+
+def test_search_results_show_the_postcode_to_tell_people_apart(client, record, gp):
+    response = client.get(reverse("portal:person_search"), {"name": "Hardy", "date_of_birth": "02/06/1948"})
+
+    assert "DT1 1UZ" in text(response)
