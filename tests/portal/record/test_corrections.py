@@ -85,7 +85,8 @@ def test_the_reporter_follows_the_status_and_others_cannot(client, record, gp):
     assert correction.reference in mine
     assert "Received" in page
     assert "diagnosed in 2018" in page
-    assert record.person.family_name not in mine  # the list names no one
+    assert record.person.display_name not in mine  # the list names no one
+    assert record.person.nhs_number_display not in mine
     colleague = clinician_for(record, code="practice-nurse")
     client.force_login(colleague.user)
     assert client.get(status_url).status_code == 404
