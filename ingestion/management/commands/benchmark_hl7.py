@@ -156,6 +156,8 @@ class Command(BaseCommand):
         env = {**os.environ, "DCR_EMBEDDED_AUTOSTART": "0", "DJANGO_DEBUG": "0"}
         env.setdefault("DJANGO_SETTINGS_MODULE", "dcr.settings.local")
         env["DATABASE_URL"] = _database_url(connection.settings_dict)
+        # Work of its own on a shared Redis: no other worker takes these tasks.
+        env["DCR_CELERY_QUEUE"] = f"benchmark-{uuid.uuid4().hex[:8]}"
         listener_workers = 0 if with_broker else workers
         logs = ROOT / "var" / "benchmark-logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -176,7 +178,7 @@ class Command(BaseCommand):
         )
         processes = [listener]
         if with_broker:
-            queue = f"bench-{uuid.uuid4().hex[:6]}"
+            queue = env["DCR_CELERY_QUEUE"]
             processes.append(
                 subprocess.Popen(
                     [
@@ -192,6 +194,8 @@ class Command(BaseCommand):
                         "--without-mingle",
                         "--without-heartbeat",
                         "--loglevel=WARNING",
+                        "-Q",
+                        queue,
                         "-n",
                         f"{queue}@%h",
                     ],
