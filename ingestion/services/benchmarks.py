@@ -131,9 +131,10 @@ def oru_r01(*, sequence: int, patient: int, at: datetime, run: str = "") -> byte
     rng = random.Random(sequence)  # noqa: S311 - synthetic data
     (panel_code, panel_name), tests = list(_PANELS.items())[sequence % 2]
     collected = at - timedelta(hours=3)
-    order = f"BO{run}{sequence:07d}"
+    order = f"BO{run}{sequence:07d}" if run else f"BO{sequence:09d}"
+    control_id = f"BO{run}{sequence:07d}" if run else f"BENCHORU{sequence:09d}"
     segments = [
-        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ORU^R01^ORU_R01|BO{run}{sequence:07d}|"
+        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ORU^R01^ORU_R01|{control_id}|"
         "P|2.5.1|||AL|NE|GBR|UNICODE UTF-8",
         _pid(patient),
         f"PV1|1|O|OPD^^^{HL7_FACILITY}||||C1234567^JONES^ANNA^^^DR",
@@ -155,9 +156,10 @@ def oru_r01(*, sequence: int, patient: int, at: datetime, run: str = "") -> byte
 def adt(*, sequence: int, patient: int, at: datetime, run: str = "") -> bytes:
     """An admission (A01) or a demographics update (A08) with its visit."""
     event = "A01" if sequence % 3 else "A08"
+    control_id = f"BA{run}{sequence:07d}" if run else f"BENCHADT{sequence:09d}"
     visit = f"V{patient:08d}"
     segments = [
-        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ADT^{event}^ADT_A01|BA{run}{sequence:07d}|"
+        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ADT^{event}^ADT_A01|{control_id}|"
         "P|2.5.1|||AL|NE|GBR|UNICODE UTF-8",
         f"EVN|{event}|{_ts(at)}",
         _pid(patient),
