@@ -17,6 +17,7 @@ from portal.record.results import (
     Value,
     cumulative_get,
     observation_value,
+    report_results,
     results_get,
     trend_get,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "documents_list",
     "entry_get",
     "observation_value",
+    "report_results",
     "results_get",
     "social_care_get",
     "summary_get",

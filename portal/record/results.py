@@ -223,3 +223,11 @@ def cumulative_get(*, actor: Actor, person: Person, panel: str, columns: int = 8
         values[index[child.parent_id]] = value
     name = (reports[0].code_display or reports[0].summary.split(":")[0]) if reports else panel
     return Cumulative(panel=panel, name=name, reports=reports, rows=list(rows.values()))
+
+
+def report_results(*, actor: Actor, person: Person, report: Entry) -> list[tuple[Entry, Value]]:
+    """A report's results the actor may see, in the order the laboratory sent them."""
+    if report.category not in (C.LAB_REPORT, C.IMAGING_REPORT):
+        return []
+    children = _visible(actor, person, [C.LAB_RESULT]).filter(parent=report).order_by("id")
+    return [(child, observation_value(child.resource)) for child in children]

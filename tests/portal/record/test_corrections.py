@@ -200,3 +200,13 @@ def test_the_privacy_officer_raises_a_citizens_request_in_admin(
     assert correction.organisation == problem.source_organisation
     assert correction.reported_resource == problem.resource
     assert correction.reference in mail.outbox[0].body
+
+
+def test_the_entry_page_says_it_was_reported_and_links_to_the_request(client, record, gp):
+    problem = record.entries["problem"]
+    report(client, record, problem)
+    correction = CorrectionRequest.objects.get()
+
+    page = client.get(reverse("portal:entry_detail", args=[record.person.pk, problem.pk])).content.decode()
+
+    assert f"{correction.reference}</a>, received." in page
