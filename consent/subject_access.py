@@ -353,7 +353,7 @@ def _pdf(
         return t
 
     story: list[Any] = [
-        Paragraph("Dorset Care Record: the information we hold about you", h1),
+        Paragraph("Shared Care Record: the information we hold about you", h1),
         p(
             f"Subject access reference {reference}. NHS number {nhs_numbers.formatted(nhs_number)}. "
             f"Produced {timezone.localtime():%d %B %Y at %H:%M}.",
@@ -488,7 +488,7 @@ def _pdf(
         topMargin=15 * mm,
         bottomMargin=15 * mm,
         title=f"Subject access {reference}",
-        author="Dorset Care Record",
+        author="Shared Care Record",
     )
     doc.build(story)
     return out.getvalue()

@@ -27,3 +27,10 @@ def messages_sweep_task() -> dict[str, int]:
     if counts["waiting"]:
         counts["processed"] = apply.messages_process_pending(limit=10 * apply.batch_size())
     return counts
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def messages_process_pending_task() -> int:
+    """Process one batch of whatever is waiting. The MLLP listener sends one per batch of new messages
+    (rather than one per message), so that busy feeds are written in large batches."""
+    return apply.messages_process_pending(limit=apply.batch_size())

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.html import format_html_join
 
 from records import nhs_numbers
 from records.models import AccessGrant, EntryCategory
@@ -16,6 +17,7 @@ class PersonSearchForm(forms.Form):
         required=False,
         help_text="For example, 15/03/1984",
         input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d %m %Y"],
+        error_messages={"invalid": "Enter the date of birth as day, month and year, for example 15/03/1984"},
     )
     postcode = forms.CharField(label="Postcode", required=False, max_length=10)
 
@@ -38,14 +40,25 @@ class PersonSearchForm(forms.Form):
 
 
 class EmergencyAccessForm(forms.Form):
-    nhs_number = forms.CharField(label="NHS number", max_length=14)
+    nhs_number = forms.CharField(
+        label="NHS number",
+        max_length=14,
+        error_messages={"required": "Enter the person's NHS number"},
+    )
     date_of_birth = forms.DateField(
         label="Date of birth",
         input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"],
         help_text="For example, 15/03/1984",
+        error_messages={
+            "required": "Enter the person's date of birth",
+            "invalid": "Enter the date of birth as day, month and year, for example 15/03/1984",
+        },
     )
     reason_code = forms.ChoiceField(
-        label="Reason", choices=AccessGrant.Reason.choices, widget=forms.RadioSelect
+        label="Reason",
+        choices=AccessGrant.Reason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the reason you need this record"},
     )
     reason_text = forms.CharField(
         label="Explain why you need this record now",
@@ -57,6 +70,7 @@ class EmergencyAccessForm(forms.Form):
     confirm = forms.BooleanField(
         label="I understand this access is recorded, reported to the privacy officer and reviewed",
         required=True,
+        error_messages={"required": "Confirm that you understand your access is recorded and reviewed"},
     )
 
     def clean_nhs_number(self) -> str:
@@ -76,6 +90,7 @@ class EmergencyAccessForm(forms.Form):
 
 
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d %m %Y"]
+DATE_HELP = "Enter the date as day, month and year, for example 01/01/2024"
 
 
 class TimelineFilterForm(forms.Form):
@@ -85,8 +100,12 @@ class TimelineFilterForm(forms.Form):
         label="Category", required=False, choices=EntryCategory.choices, widget=forms.CheckboxSelectMultiple
     )
     organisation = forms.TypedChoiceField(label="Source", required=False, coerce=int, empty_value=None)
-    date_from = forms.DateField(label="From", required=False, input_formats=DATE_FORMATS)
-    date_to = forms.DateField(label="To", required=False, input_formats=DATE_FORMATS)
+    date_from = forms.DateField(
+        label="From", required=False, input_formats=DATE_FORMATS, error_messages={"invalid": DATE_HELP}
+    )
+    date_to = forms.DateField(
+        label="To", required=False, input_formats=DATE_FORMATS, error_messages={"invalid": DATE_HELP}
+    )
 
     def __init__(self, *args, categories=(), organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,6 +119,19 @@ class TimelineFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", "The 'to' date must be the same as or after the 'from' date")
         return data
+
+    def organisation_options(self) -> str:
+        """The source filter's options as HTML, built here: a long record can name many organisations, and
+        the template language took milliseconds over them."""
+        chosen = str(self["organisation"].value() or "")
+        return format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (value, " selected" if str(value) == chosen else "", label)
+                for value, label in self.fields["organisation"].choices
+            ),
+        )
 
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_valid() else {}

@@ -17,7 +17,6 @@ from records.access import (
     AccessRefused,
     PersonNotFound,
     break_glass_grant,
-    entry_list_visible_to,
     person_search,
     self_claim_grant,
 )
@@ -66,6 +65,7 @@ def person_search_view(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         query = {k: str(v) for k, v in form.cleaned_data.items() if v}
         results = person_search(actor=request.actor, **form.cleaned_data)
+        record.current_postcodes_attach(results)
         access_event_record(
             actor=request.actor,
             action=AccessEvent.Action.SEARCH,
@@ -220,14 +220,8 @@ def _entry_or_404(request, person, entry_id: int):
 def entry_detail(request: HttpRequest, person, basis, entry_id: int) -> Shown:
     """One entry in full: a letter readable in the page, a report with its results."""
     entry = _entry_or_404(request, person, entry_id)
-    results = []
-    if entry.category in ("lab_report", "imaging_report"):
-        results = [
-            (child, record.observation_value(child.resource))
-            for child in entry_list_visible_to(actor=request.actor, person=person, categories=["lab_result"])
-            .filter(parent=entry)
-            .order_by("id")
-        ]
+    results = record.report_results(actor=request.actor, person=person, report=entry)
+    reported = correction_request_list_for_reporter(user=request.user).filter(entry=entry)[:5]
     return Shown(
         template="portal/entry_detail.html",
         context={
@@ -236,6 +230,7 @@ def entry_detail(request: HttpRequest, person, basis, entry_id: int) -> Shown:
             "attachments": record.attachments_of(entry),
             "results": results,
             "value": record.observation_value(entry.resource) if entry.category == "lab_result" else None,
+            "reported": list(reported),
         },
         categories=sorted({entry.category, *(r.category for r, _ in results)}),
         entry_ids=[entry.pk, *(r.pk for r, _ in results)],

@@ -220,6 +220,19 @@ class CorrectionRequestForm(forms.ModelForm):
         return data
 
 
+class CorrectionRequestAddForm(forms.ModelForm):
+    """A citizen's request, raised by the privacy officer: the entry, what is wrong, and who asked."""
+
+    class Meta:
+        model = CorrectionRequest
+        fields = ["entry", "what_is_wrong", "on_behalf_of"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["entry"].required = True
+        self.fields["on_behalf_of"].required = True
+
+
 @admin.register(CorrectionRequest)
 class CorrectionRequestAdmin(admin.ModelAdmin):
     """Correction requests from the portal, worked as a queue: received, sent to source, then corrected at
@@ -254,12 +267,13 @@ class CorrectionRequestAdmin(admin.ModelAdmin):
         "resolved_at",
         "handled_by",
         "what_is_wrong",
+        "on_behalf_of",
         "reported_summary",
         "reported_as",
         "current_data",
     ]
     fieldsets = [
-        (None, {"fields": ["reference", "status", "organisation", "what_is_wrong"]}),
+        (None, {"fields": ["reference", "status", "organisation", "what_is_wrong", "on_behalf_of"]}),
         ("Decision", {"fields": ["outcome", "decline_reason"]}),
         ("The entry", {"fields": ["reported_summary", "reported_as", "current_data", "entry", "person"]}),
         (
@@ -278,11 +292,23 @@ class CorrectionRequestAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    raw_id_fields = ["entry"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = CorrectionRequestAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["entry", "what_is_wrong", "on_behalf_of"]})]
+        return self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
 
     @admin.display(boolean=True, description="Newer data from source")
     def newer_data(self, obj: CorrectionRequest) -> bool:
@@ -315,6 +341,15 @@ class CorrectionRequestAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         from records import corrections
 
+        if not change:
+            created = corrections.correction_request_create_for_citizen(
+                entry=form.cleaned_data["entry"],
+                by=request.user,
+                what_is_wrong=form.cleaned_data["what_is_wrong"],
+                on_behalf_of=form.cleaned_data["on_behalf_of"],
+            )
+            obj.pk, obj.reference = created.pk, created.reference
+            return
         outcome = form.cleaned_data.get("outcome")
         try:
             if outcome == "sent":

@@ -16,8 +16,26 @@ class CorrectionRefused(Exception):
     """A status change the workflow does not allow; the message says why."""
 
 
-@transaction.atomic
 def correction_request_create(*, actor, entry: Entry, what_is_wrong: str) -> CorrectionRequest:
+    """A professional's report from the portal."""
+    return _create(
+        entry=entry, reporter=actor.user, organisation=actor.organisation, what_is_wrong=what_is_wrong
+    )
+
+
+def correction_request_create_for_citizen(
+    *, entry: Entry, by: User, what_is_wrong: str, on_behalf_of: str
+) -> CorrectionRequest:
+    """A citizen's request, raised by the privacy officer in Django admin."""
+    if not on_behalf_of.strip():
+        raise CorrectionRefused("Say who asked for the correction, and how")
+    return _create(
+        entry=entry, reporter=by, organisation=None, what_is_wrong=what_is_wrong, on_behalf_of=on_behalf_of
+    )
+
+
+@transaction.atomic
+def _create(*, entry: Entry, reporter: User, organisation, what_is_wrong: str, on_behalf_of: str = ""):
     """Record the report with the entry as it stands now, and tell the source's data controller."""
     what_is_wrong = what_is_wrong.strip()
     if not what_is_wrong:
@@ -26,8 +44,9 @@ def correction_request_create(*, actor, entry: Entry, what_is_wrong: str) -> Cor
         reference=f"pending-{uuid.uuid4().hex[:8]}",
         entry=entry,
         person_id=entry.person_id,
-        reporter=actor.user,
-        reporter_organisation=actor.organisation,
+        reporter=reporter,
+        reporter_organisation=organisation,
+        on_behalf_of=on_behalf_of.strip(),
         organisation_id=entry.source_organisation_id,
         what_is_wrong=what_is_wrong,
         reported_resource=entry.resource,

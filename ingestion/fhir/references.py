@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ingestion.canonical import LocalId, PatientIdentity
-from ingestion.fhir.common import NHS_NUMBER_SYSTEM, first_name, is_nhs_number_system
+from ingestion.fhir.common import NHS_NUMBER_SYSTEM, dicts, first_name, is_nhs_number_system
 from records import nhs_numbers
 
 # Resources kept whole while reading a body, because other entries are resolved against them.
@@ -109,8 +109,9 @@ class BundleIndex:
         resource_type = sys.intern(resource["resourceType"])
         resource_id = resource.get("id") if isinstance(resource.get("id"), str) else None
         identifier = None
-        for candidate in resource.get("identifier") or []:
-            if isinstance(candidate, dict) and isinstance(candidate.get("value"), str):
+        # Read before validation: a malformed `identifier` (a number, a lone object) must not break the index.
+        for candidate in dicts(resource.get("identifier")):
+            if isinstance(candidate.get("value"), str):
                 identifier = (sys.intern(str(candidate.get("system") or "")), candidate["value"])
                 break
         self.entries[index] = EntryInfo(resource_type, resource_id, identifier)

@@ -82,6 +82,14 @@ def encounter(ctx: Context, pv1: Segment, trigger: str) -> ItemDraft | None:
         status = "finished" if discharged else "in-progress" if admitted else "arrived"
     if trigger == "A13":
         discharged = None  # the discharge is cancelled: the stay is open again
+    elif (admitted is None and trigger in ("A01", "A04")) or (discharged is None and trigger == "A03"):
+        # The event is the admission (or discharge): when PV1 leaves its date out, EVN gives it.
+        evn = ctx.message.first("EVN")
+        happened = (parse_moment(evn.get(6)) or parse_moment(evn.get(2))) if evn else None
+        if trigger == "A03":
+            discharged = happened
+        else:
+            admitted = happened
     patient_class = pv1.get(2).upper()
     class_code, class_display = PATIENT_CLASSES.get(patient_class, ("AMB", "ambulatory"))
     resource: dict[str, Any] = {

@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from ingestion.canonical import MappedRecord
 from ingestion.hl7v2.adt import ADT_EVENTS, MERGE_EVENTS, map_adt
 from ingestion.hl7v2.context import Context
+from ingestion.hl7v2.documents import MDM_EVENTS, map_mdm
 from ingestion.hl7v2.header import header_of
 from ingestion.hl7v2.oru import map_oru
 from ingestion.hl7v2.patient import patient_display, patient_draft, patient_identity, patient_reference
 from ingestion.hl7v2.reader import Hl7ParseError, UnsupportedMessage, parse
+from ingestion.hl7v2.referrals import REF_EVENTS, map_ref
+from ingestion.hl7v2.scheduling import SIU_EVENTS, map_siu
 
 # The versions whose field positions the mappers follow. Later versions (2.6 to 2.8) only add fields
 # and withdraw some; what is read here kept its place, so they are read too, with a warning.
@@ -21,10 +24,6 @@ _VERSION = re.compile(r"2\.(\d)(?:\.(\d))?")
 
 
 def _mapper(message_type: str, trigger: str) -> Callable[[Context], MappedRecord]:
-    from ingestion.hl7v2.documents import MDM_EVENTS, map_mdm
-    from ingestion.hl7v2.referrals import REF_EVENTS, map_ref
-    from ingestion.hl7v2.scheduling import SIU_EVENTS, map_siu
-
     if message_type == "ADT" and trigger in ADT_EVENTS:
         return lambda ctx: map_adt(ctx, trigger)
     if message_type == "ORU" and trigger == "R01":
@@ -36,6 +35,12 @@ def _mapper(message_type: str, trigger: str) -> Callable[[Context], MappedRecord
     if message_type == "REF" and trigger in REF_EVENTS:
         return lambda ctx: map_ref(ctx, trigger)
     kind = f"{message_type}^{trigger}" if trigger else message_type
+    events = {"ADT": ADT_EVENTS, "ORU": {"R01"}, "SIU": SIU_EVENTS, "MDM": MDM_EVENTS, "REF": REF_EVENTS}
+    if message_type in events:
+        taken = ", ".join(sorted(events[message_type]))
+        raise UnsupportedMessage(
+            f"{kind} is not an event the record takes ({message_type}: {taken})", "MSH-9"
+        )
     raise UnsupportedMessage(
         f"{kind} is not a message type the record takes (ADT, ORU^R01, SIU, MDM and REF are)", "MSH-9"
     )

@@ -64,7 +64,8 @@ class MllpServer:
         self.on_reject = on_reject
         # Called in the connection's thread as it ends (e.g. to close that thread's database connection).
         self.on_close = on_close
-        self._listener = socket.create_server((host, port), backlog=128, reuse_port=False)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, port), family=family, backlog=128)
         self.port: int = self._listener.getsockname()[1]
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._lock = threading.Lock()

@@ -41,6 +41,10 @@ IMAGING_WORDS = (
 )  # fmt: skip
 
 
+# An OBX without a status takes its report's (OBR-25).
+_FROM_REPORT = {"F": "final", "C": "corrected", "P": "preliminary", "X": "cancelled"}
+
+
 @dataclass
 class Group:
     obr: Segment
@@ -283,12 +287,7 @@ def _observation(
     key = _unique(plain, keys, f"OBX{set_id}")
     if key != plain:
         obs_value = key.removeprefix(f"Observation|{report_system}|")
-    status = OBSERVATION_STATUS.get(obx.get(11).upper()) or {
-        "F": "final",
-        "C": "corrected",
-        "P": "preliminary",
-        "X": "cancelled",
-    }.get(report_status, "unknown")
+    status = OBSERVATION_STATUS.get(obx.get(11).upper()) or _FROM_REPORT.get(report_status, "unknown")
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "identifier": [identifier(report_system, obs_value)],

@@ -75,7 +75,7 @@ _ED_TYPES = {"AP": "application", "IM": "image", "AU": "audio", "TEXT": "text", 
 
 
 def number(text: str) -> int | float:
-    return float(text) if any(ch in text for ch in ".eE") else int(text)
+    return float(text) if "." in text or "e" in text or "E" in text else int(text)
 
 
 def unit_of(obx: Segment) -> dict[str, str]:
@@ -114,7 +114,7 @@ def value_of(
     if kind in TEXT_TYPES or kind == "":
         text = "\n".join(obx.text(5, rep) for rep in range(len(reps))).strip()
         return ({"valueString": text}, text) if text else ({}, "")
-    if sum(1 for rep in reps if rep) > 1 and kind not in ("CE", "CWE", "CNE", "CF"):
+    if len(reps) > 1 and kind not in ("CE", "CWE", "CNE", "CF") and sum(1 for rep in reps if rep) > 1:
         warnings.append(f"{where} repeats {len(reps)} values; the first is kept")
     if kind == "NM":
         raw = obx.get(5, 1)
@@ -180,16 +180,15 @@ def reference_range(obx: Segment, unit: dict[str, str]) -> list[dict[str, Any]]:
     if not stripped:
         return []
     found: dict[str, Any] = {}
-    simple = {key: value for key, value in unit.items() if key in ("unit", "system", "code")}
     match = _RANGE.fullmatch(stripped)
-    bound = _BOUND.fullmatch(stripped)
+    bound = None if match else _BOUND.fullmatch(stripped)
     try:
         if match:
-            found["low"] = {"value": number(match[1]), **simple}
-            found["high"] = {"value": number(match[2]), **simple}
+            found["low"] = {"value": number(match[1]), **unit}
+            found["high"] = {"value": number(match[2]), **unit}
         elif bound:
             side = "high" if bound[1] in ("<", "<=", "≤") else "low"
-            found[side] = {"value": number(bound[2]), **simple}
+            found[side] = {"value": number(bound[2]), **unit}
     except ValueError:
         found = {}
     found["text"] = stripped

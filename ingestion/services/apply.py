@@ -823,9 +823,15 @@ def _apply_fhir(
         for chunk in _chunks(reader.records()):
             chunk_units = [Unit(message.source_system, record, message) for record in chunk]
             apply_units(chunk_units)
+            written = sum(len(r.items) for r in chunk)
+            # Only the results are needed from here on: a large bundle's mapped resources are let go
+            # chunk by chunk instead of all being held until its end.
+            for unit in chunk_units:
+                unit.record.items = []
+            del chunk
             units.extend(chunk_units)
             if progress:
-                progress(sum(len(r.items) for r in chunk))
+                progress(written)
             if reader.atomic and any(u.result.status == Status.HELD for u in chunk_units):
                 status, reason = _status_of(chunk_units)
                 raise _Rollback(

@@ -9,14 +9,17 @@ synthetic whole-patient bundles of the sample corpus, each re-identified as a di
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import statistics
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from nhs_number import calculate_checksum
 
@@ -123,14 +126,15 @@ def _pid(index: int) -> str:
     )
 
 
-def oru_r01(*, sequence: int, patient: int, at: datetime) -> bytes:
+def oru_r01(*, sequence: int, patient: int, at: datetime, run: str = "") -> bytes:
     """A laboratory report with ten numeric results, reference ranges and abnormal flags."""
     rng = random.Random(sequence)  # noqa: S311 - synthetic data
     (panel_code, panel_name), tests = list(_PANELS.items())[sequence % 2]
     collected = at - timedelta(hours=3)
-    order = f"BO{sequence:09d}"
+    order = f"BO{run}{sequence:07d}" if run else f"BO{sequence:09d}"
+    control_id = f"BO{run}{sequence:07d}" if run else f"BENCHORU{sequence:09d}"
     segments = [
-        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ORU^R01^ORU_R01|BENCHORU{sequence:09d}|"
+        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ORU^R01^ORU_R01|{control_id}|"
         "P|2.5.1|||AL|NE|GBR|UNICODE UTF-8",
         _pid(patient),
         f"PV1|1|O|OPD^^^{HL7_FACILITY}||||C1234567^JONES^ANNA^^^DR",
@@ -149,12 +153,13 @@ def oru_r01(*, sequence: int, patient: int, at: datetime) -> bytes:
     return ("\r".join(segments) + "\r").encode()
 
 
-def adt(*, sequence: int, patient: int, at: datetime) -> bytes:
+def adt(*, sequence: int, patient: int, at: datetime, run: str = "") -> bytes:
     """An admission (A01) or a demographics update (A08) with its visit."""
     event = "A01" if sequence % 3 else "A08"
+    control_id = f"BA{run}{sequence:07d}" if run else f"BENCHADT{sequence:09d}"
     visit = f"V{patient:08d}"
     segments = [
-        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ADT^{event}^ADT_A01|BENCHADT{sequence:09d}|"
+        f"MSH|^~\\&|{HL7_APPLICATION}|{HL7_FACILITY}|DCR|DCR|{_ts(at)}||ADT^{event}^ADT_A01|{control_id}|"
         "P|2.5.1|||AL|NE|GBR|UNICODE UTF-8",
         f"EVN|{event}|{_ts(at)}",
         _pid(patient),
@@ -166,36 +171,55 @@ def adt(*, sequence: int, patient: int, at: datetime) -> bytes:
 
 
 def hl7_messages(
-    count: int, *, people: int, oru_share: float = 0.8, start: datetime | None = None
+    count: int, *, people: int, run: str, oru_share: float = 0.8, start: datetime | None = None
 ) -> list[bytes]:
-    """`count` messages, mostly ORU^R01 (the bulk of a region's traffic), the rest ADT."""
+    """`count` messages, mostly ORU^R01 (the bulk of a region's traffic), the rest ADT. `run` (a few
+    letters) makes control ids and order numbers unique to this run."""
     start = start or datetime.now(UTC).replace(microsecond=0)
-    rng = random.Random(count)  # noqa: S311 - synthetic data
+    rng = random.Random(f"{run}:{count}")  # noqa: S311 - synthetic data
     out = []
     for sequence in range(count):
         patient = rng.randrange(people)
         at = start + timedelta(milliseconds=sequence)
         maker = oru_r01 if rng.random() < oru_share else adt
-        out.append(maker(sequence=sequence + int(start.timestamp()) * 1000 % 10**8, patient=patient, at=at))
+        out.append(maker(sequence=sequence, patient=patient, at=at, run=run))
     return out
 
 
 # ---- FHIR ----------------------------------------------------------------------------------------------
 
-_UUID = re.compile(r"[0-9a-f]{8}-([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def corpus_dir(explicit: str | None = None) -> Path:
+    """The public sample corpus: as given, else DCR_FIXTURES_DIR, else ../shared/fixtures beside the code."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("DCR_FIXTURES_DIR"):
+        return Path(os.environ["DCR_FIXTURES_DIR"])
+    return Path(settings.BASE_DIR).parent / "shared" / "fixtures"
 
 
 def whole_patient_templates(fixtures: Path) -> list[str]:
     """The corpus's synthetic whole-patient transaction bundles (Synthea), as text."""
+    from ingestion.fhir import FhirReader
+
     folder = fixtures / "fhir-r4" / "synthea"
-    return [path.read_text(encoding="utf-8") for path in sorted(folder.rglob("*.json"))]
+    templates = []
+    for path in sorted(folder.rglob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        # Only bundles the record takes as they are (one inferno bundle has an invalid Observation).
+        reader = FhirReader(text, content_type="application/fhir+json", received_at=datetime.now(UTC))
+        if not reader.rejected:
+            templates.append(text)
+    return templates
 
 
 def whole_patient_bundle(template: str, *, index: int, run: str) -> bytes:
     """The template re-identified as person `index`: every UUID (full URLs, ids, references) made unique to
     the person and the run, an NHS number added to the Patient, and a current timestamp."""
-    prefix = f"{(hash(run) & 0xFFFF):04x}{index % 0x10000:04x}"
-    text = _UUID.sub(lambda m: f"{prefix}-{m.group(1)}", template)
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"dcr-benchmark:{run}:{index}")
+    text = _UUID.sub(lambda m: str(uuid.uuid5(namespace, m.group(0))), template)
     bundle = json.loads(text)
     bundle["timestamp"] = datetime.now(UTC).isoformat()
     for entry in bundle.get("entry", []):

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -187,6 +188,7 @@ _COLUMNS = (
 )
 # One statement, committed on its own (autocommit): the ACK waits for one round trip, not three. The
 # conflict target is the partial unique index inbound_message_unique_control_id.
+_LARGE_PAYLOAD = 1 << 20
 _INSERT_SQL = (
     f"INSERT INTO ingestion_inboundmessage ({', '.join(_COLUMNS)}) "  # noqa: S608 - module constants only
     f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
@@ -214,9 +216,17 @@ def _insert_unless_duplicate(message: InboundMessage) -> bool:
         message.processed_at,
         "",
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, values)
-        row = cursor.fetchone()
+    if len(message.payload) < _LARGE_PAYLOAD:
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_SQL, values)
+            row = cursor.fetchone()
+    else:
+        # Django's psycopg cursor binds parameters client-side, writing bytes into the SQL text as hex:
+        # several copies of a 10 MB bundle at once. A server-side binding cursor sends them as they are.
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_INSERT_SQL, values)
+            row = cursor.fetchone()
     if row is None:
         return False
     message.pk = row[0]

@@ -34,6 +34,11 @@ class CorrectionRequest(models.Model):
         help_text="The source organisation whose data controller must correct the entry.",
     )
     what_is_wrong = models.TextField()
+    on_behalf_of = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="When raised for a citizen through the privacy officer: who asked, and how (e.g. letter).",
+    )
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.RECEIVED)
     decline_reason = models.TextField(blank=True)
     # The entry as it was when reported, so the reporter sees what they reported even after it changes.

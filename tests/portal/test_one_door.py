@@ -96,7 +96,9 @@ def person_page_kwargs(name: str, person, practice) -> dict:
 @pytest.mark.parametrize(("name", "route"), PERSON_URLS)
 def test_each_person_url_is_404_without_a_relationship_audited_and_200_with_one(client: Client, name, route):
     practice = GpPracticeFactory()
-    theirs, mine = PersonFactory(), PersonFactory(registered_practice=practice)
+    # A name no faker user can share: the signed-in user's own name is on every page.
+    theirs = PersonFactory(family_name="Outsider-Quaintrelle")
+    mine = PersonFactory(registered_practice=practice)
     gp = actor_at(practice, role_=role("gp"))
     client.force_login(gp.user)
     kwargs = person_page_kwargs(name, mine, practice)

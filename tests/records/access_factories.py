@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from records.access import Actor
 from records.models import EntryCategory, Organisation, Sensitivity, SourceSystem
+from records.roles import ROLE_CATALOGUE
 from tests.records.factories import (
     EntryFactory,
     GpPracticeFactory,
@@ -21,8 +22,10 @@ ADMIN = [EntryCategory.APPOINTMENT.value, EntryCategory.ENCOUNTER.value]
 
 
 def role(code: str = "consultant", categories=None, **flags):
+    catalogued = {spec.code: spec.name for spec in ROLE_CATALOGUE}
     defaults = {
-        "name": code.replace("-", " ").title(),
+        # As the portal shows it: "GP", "Hospital consultant", not a title-cased code.
+        "name": catalogued.get(code) or code.replace("-", " ").capitalize(),
         "categories": CLINICAL if categories is None else categories,
         "may_break_glass": True,
         "is_clinical": True,

@@ -8,6 +8,7 @@ benchmark source key) is measured beside the ordinary demo people of the GP's pr
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -185,16 +186,20 @@ class Command(BaseCommand):
                 raise CommandError(f"{urls[name][0]} answered {response.status_code}")
             queries[name] = len(captured)
         samples: dict[str, list[float]] = {name: [] for name, _ in PAGES}
+        cpu: dict[str, list[float]] = {name: [] for name, _ in PAGES}
         for n in range(views):  # interleaved, so load on the machine weighs on every page alike
             for name, _ in PAGES:
                 url = urls[name][n % len(people)]
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 client.get(url)
                 samples[name].append((time.perf_counter() - start) * 1000)
-        self.stdout.write(f"{label}, {views} views of each page:")
+                cpu[name].append((time.process_time() - start_cpu) * 1000)
+        load = os.getloadavg()[0]
+        self.stdout.write(f"{label}, {views} views of each page (load average {load:.1f}):")
         for name, _ in PAGES:
             median, p95 = _percentiles(samples[name])
             self.stdout.write(
-                f"  {name:>9}: median {median:6.1f} ms, p95 {p95:6.1f} ms, {queries[name]} queries"
+                f"  {name:>9}: median {median:6.1f} ms, p95 {p95:6.1f} ms, {queries[name]} queries, "
+                f"Django's own CPU median {statistics.median(cpu[name]):5.1f} ms"
             )
         self.stdout.write("  (target: summary and timeline median under 50 ms, p95 under 100 ms)")

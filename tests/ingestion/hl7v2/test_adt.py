@@ -193,6 +193,16 @@ class TestEncounter:
         assert encounter.resource["hospitalization"]["dischargeDisposition"]["coding"][0]["code"] == "01"
         assert encounter.summary.endswith("discharged (Discharged home)")
 
+    def test_without_pv1_dates_the_event_time_dates_the_admission_and_the_discharge(self):
+        fields = pv1().split("|")
+        fields[44] = ""
+        admitted = item_in(mapped(adt("A01", PID, "|".join(fields))), EntryCategory.ENCOUNTER)
+        discharged = item_in(mapped(adt("A03", PID, pv1(), when="20260720120000")), EntryCategory.ENCOUNTER)
+
+        assert admitted.occurred_at == datetime(2026, 7, 15, 9, 30, tzinfo=UTC)
+        assert discharged.ended_at == datetime(2026, 7, 20, 11, 0, tzinfo=UTC)
+        assert discharged.resource["period"]["end"] == "2026-07-20T12:00:00+01:00"
+
     def test_a_transfer_records_the_new_and_the_previous_location(self):
         segment = pv1(location="WARD9^BAY1^BED1^RBD")
         fields = segment.split("|")

@@ -250,3 +250,15 @@ def test_python_hl7s_client_and_command_get_their_acks(tmp_path):
     acks = sent.stdout.replace("\n", "\r")
     assert "MSA|AA|PY2" in acks
     assert "MSA|AA|PY3" in acks
+
+
+def test_an_ipv6_loopback_listener_works():
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        listening = start_server("::1", 0, accept_all)
+    except OSError:
+        pytest.skip("IPv6 loopback is not configured")
+    with listening:
+        [ack] = mllp_send("::1", listening.port, [oru("V6")])
+    assert msa(ack)[1:3] == ["AA", "V6"]

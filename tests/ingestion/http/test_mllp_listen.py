@@ -27,13 +27,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Listener:
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, **env_extra: str):
         self.port = free_port()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "dcr.settings.test",
             "DATABASE_URL": database_url(connection.settings_dict),
             "DCR_EMBEDDED_AUTOSTART": "0",
+            **env_extra,
         }
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "mllp_listen", "--port", str(self.port), *args],
@@ -178,3 +179,26 @@ def test_sigterm_stops_it_cleanly(listener):
 
     assert code == 0
     assert "MLLP listener stopped" in out
+
+
+@pytest.mark.services
+def test_with_a_broker_the_celery_workers_process_what_the_listener_stored(celery_worker):
+    source = benchmark_source(kind=SourceSystem.Kind.HL7V2)
+    running = Listener(
+        DJANGO_SETTINGS_MODULE="dcr.settings.base",
+        REDIS_URL=celery_worker.redis_url,
+        DCR_CELERY_QUEUE=celery_worker.queue,
+    )
+    try:
+        assert "processing by Celery workers" in running.first_line
+        now = datetime.now(UTC)
+        acks = mllp_send(
+            "127.0.0.1", running.port, [oru_r01(sequence=n, patient=n, at=now) for n in range(30)]
+        )
+
+        assert [ack_code(ack) for ack in acks] == ["AA"] * 30
+        stored = InboundMessage.objects.filter(source_system=source)
+        wait_for(lambda: stored.filter(status="applied").count() == 30, timeout=60)
+        assert Entry.objects.filter(source_system=source, resource_type="Observation").count() == 300
+    finally:
+        running.stop()

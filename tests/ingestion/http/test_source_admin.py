@@ -235,3 +235,31 @@ class TestSocialCareUpload:
             "applied",
             "duplicate",
         ]
+
+
+def test_the_list_counts_each_sources_messages_and_failures_today(engineer_client):
+    from ingestion.models import InboundMessage
+    from ingestion.services.ledger import message_receive
+
+    source = SourceSystemFactory(name="Counted PAS", kind=SourceSystem.Kind.FHIR)
+    for n in range(3):
+        message_receive(
+            channel="http", payload=b"{}%d" % n, format="fhir-json", source_system=source, enqueue=False
+        )
+    message_receive(
+        channel="http",
+        payload=b"nonsense",
+        format="fhir-json",
+        source_system=source,
+        status=InboundMessage.Status.FAILED,
+        error="not JSON",
+        enqueue=False,
+    )
+    yesterday = timezone.now() - timedelta(days=1, hours=1)
+    InboundMessage.objects.filter(payload=b"{}0").update(received_at=yesterday)
+
+    response = engineer_client.get(reverse("admin:records_sourcesystem_changelist"))
+
+    row = response.content.decode().split("Counted PAS</a>")[1].split("</tr>")[0]
+    assert '<td class="field-messages_today">3</td>' in row
+    assert '<td class="field-failures_today">1</td>' in row

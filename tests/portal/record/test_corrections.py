@@ -85,7 +85,8 @@ def test_the_reporter_follows_the_status_and_others_cannot(client, record, gp):
     assert correction.reference in mine
     assert "Received" in page
     assert "diagnosed in 2018" in page
-    assert record.person.family_name not in mine  # the list names no one
+    assert record.person.display_name not in mine  # the list names no one
+    assert record.person.nhs_number_display not in mine
     colleague = clinician_for(record, code="practice-nurse")
     client.force_login(colleague.user)
     assert client.get(status_url).status_code == 404
@@ -173,3 +174,39 @@ def test_newer_data_from_the_source_is_shown_beside_what_was_reported(client, re
     assert "Type 2 diabetes mellitus (since 3 Mar 2015)" in page  # as reported
     assert "Type 2 diabetes mellitus (since 1 Apr 2018)" in page  # now
     assert "1 Apr 2018" in page
+
+
+def test_the_privacy_officer_raises_a_citizens_request_in_admin(
+    client, record, django_capture_on_commit_callbacks
+):
+    officer = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(officer)
+    problem = record.entries["problem"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:records_correctionrequest_add"),
+            {
+                "entry": problem.pk,
+                "what_is_wrong": "I have never had diabetes",
+                "on_behalf_of": "The person, by letter of 2 Dec",
+            },
+        )
+
+    assert response.status_code == 302
+    correction = CorrectionRequest.objects.get()
+    assert correction.reporter == officer
+    assert correction.on_behalf_of == "The person, by letter of 2 Dec"
+    assert correction.organisation == problem.source_organisation
+    assert correction.reported_resource == problem.resource
+    assert correction.reference in mail.outbox[0].body
+
+
+def test_the_entry_page_says_it_was_reported_and_links_to_the_request(client, record, gp):
+    problem = record.entries["problem"]
+    report(client, record, problem)
+    correction = CorrectionRequest.objects.get()
+
+    page = client.get(reverse("portal:entry_detail", args=[record.person.pk, problem.pk])).content.decode()
+
+    assert f"{correction.reference}</a>, received." in page

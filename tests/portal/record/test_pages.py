@@ -1,11 +1,14 @@
 """Each page of a person's record: what a clinician sees, what other roles do not, and the trail."""
 
+import re
 from datetime import date
+from urllib.parse import unquote
 
 import pytest
 from django.urls import reverse
 
 from audit.models import AccessEvent
+from portal.record import Cursor
 from records.models import AccessGrant, Entry
 from tests.portal.record.builders import HBA1C, LETTER, clinician_for, record_person
 from tests.records.access_factories import ADMIN, actor_at, role
@@ -248,3 +251,90 @@ def test_the_record_is_never_edited_by_viewing_it(client, record, gp):
     for name in ("portal:person_detail", "portal:person_timeline", "portal:person_results"):
         client.get(reverse(name, args=[record.person.pk]))
     assert list(Entry.objects.order_by("pk").values_list("pk", "source_updated_at", "resource")) == before
+
+
+class TestSelfClaim:
+    def post(self, client, person):
+        return client.post(
+            reverse("portal:emergency_access"),
+            {
+                "basis": "self_claim",
+                "nhs_number": person.nhs_number,
+                "date_of_birth": person.date_of_birth.strftime("%d/%m/%Y"),
+                "reason_code": "new_referral",
+                "reason_text": "Referred to our memory clinic yesterday",
+                "confirm": "on",
+            },
+        )
+
+    def test_opens_the_record_where_the_organisation_allows_it(self, client, record):
+        practice = GpPracticeFactory(allows_self_claim=True)
+        nurse = actor_at(practice, role_=role("nurse"))
+        client.force_login(nurse.user)
+
+        response = self.post(client, record.person)
+
+        assert response.status_code == 302
+        assert AccessGrant.objects.get().basis == "self_claim"
+        assert client.get(response.url).status_code == 200
+
+    def test_is_refused_with_the_reason_where_it_does_not(self, client, record):
+        practice = GpPracticeFactory(allows_self_claim=False, name="Careful Surgery")
+        nurse = actor_at(practice, role_=role("nurse"))
+        client.force_login(nurse.user)
+
+        response = self.post(client, record.person)
+
+        assert "Careful Surgery does not allow staff to claim a care relationship" in text(response)
+        assert not AccessGrant.objects.exists()
+
+
+def test_older_reports_load_by_keyset_without_repeats(client, gp):
+    from tests.records.access_factories import entry
+
+    practice = gp.organisation
+    person = PersonFactory(registered_practice=practice)
+    reports = [
+        entry(person, practice, category="lab_report", days_ago=n, summary=f"Report {n}") for n in range(40)
+    ]
+    url = reverse("portal:person_results", args=[person.pk])
+
+    first = client.get(url)
+    seen = [r.entry.pk for r in first.context["results"].reports]
+    cursor = first.context["results"].next_cursor
+    while cursor:
+        page = client.get(url, {"after": cursor.encode()}, headers={"HX-Request": "true"})
+        assert b"<html" not in page.content
+        found = [int(pk) for pk in re.findall(rb'id="report-(\d+)"', page.content)]
+        seen += found
+        cursor = None
+        more = re.search(rb'hx-get="\?after=([^"]+)"', page.content)
+        if more:
+            cursor = Cursor.decode(unquote(more.group(1).decode()))
+
+    assert seen == [r.pk for r in reports]
+
+
+@pytest.mark.parametrize("name", ["portal:person_detail", "portal:person_timeline", "portal:person_results"])
+def test_the_number_of_queries_does_not_grow_with_the_record(client, gp, name, django_assert_max_num_queries):
+    from tests.records.access_factories import entry
+
+    practice = gp.organisation
+    small, large = PersonFactory(registered_practice=practice), PersonFactory(registered_practice=practice)
+    for person, count in ((small, 3), (large, 120)):
+        for n in range(count):
+            report = entry(person, practice, category="lab_report", days_ago=n)
+            entry(person, practice, category="lab_result", parent=report, code="hb", days_ago=n)
+            entry(person, practice, category="encounter", days_ago=n)
+    client.get(reverse(name, args=[small.pk]))  # warm the per-process tables
+
+    with django_assert_max_num_queries(20) as small_queries:
+        client.get(reverse(name, args=[small.pk]))
+    with django_assert_max_num_queries(len(small_queries) + 1):
+        client.get(reverse(name, args=[large.pk]))
+
+
+def test_search_results_show_the_postcode_to_tell_people_apart(client, record, gp):
+    response = client.get(reverse("portal:person_search"), {"name": "Hardy", "date_of_birth": "02/06/1948"})
+
+    assert "DT1 1UZ" in text(response)

@@ -189,3 +189,29 @@ def test_the_other_pages_pass_axe_too(live_server, page):
     axe(page)
     page.goto(f"{live_server.url}/emergency-access/?basis=self_claim")
     axe(page)
+
+
+def test_sample_corpus_records_pass_axe_too(live_server, page, corpus_people, screenshot):
+    """Real-world shapes (US Synthea bundles, HL7 v2 samples) rendered in the browser, checked by axe."""
+    from records.access import care_relationship_grant
+
+    clinician = clinician_for(record_person())
+    sign_in(page, live_server, clinician.user)
+    for person in corpus_people[:3]:
+        care_relationship_grant(person=person, user=clinician.user, granted_by=None)
+        for path in ("", "timeline/", "results/", "documents/", "social-care/"):
+            page.goto(f"{live_server.url}/people/{person.pk}/{path}")
+            expect(page.locator("#person-name")).to_be_visible()
+            axe(page)
+    screenshot("corpus-documents")
+
+
+def test_rows_loaded_by_scrolling_are_announced_to_screen_readers(live_server, page):
+    record = record_person(encounters=50)
+    sign_in(page, live_server, clinician_for(record).user)
+
+    page.goto(f"{live_server.url}/people/{record.person.pk}/timeline/")
+    page.locator(".dcr-load-more").scroll_into_view_if_needed()
+
+    expect(page.locator("#load-status")).to_have_text("22 more entries loaded; that is the whole record.")
+    expect(page.locator(".dcr-entry")).to_have_count(62)

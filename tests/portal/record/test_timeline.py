@@ -168,3 +168,17 @@ def test_entries_from_a_test_source_are_not_shown(client, record, gp):
     shown = [e.summary for page in walk(client, record) for e in page]
 
     assert "From a source still in test" not in shown
+
+
+def test_the_source_filter_lists_the_records_organisations_and_keeps_the_choice(client, record, gp):
+    page = client.get(url(record, organisation=record.council.pk)).content.decode()
+
+    assert f'<option value="{record.council.pk}" selected>Dorset Council</option>' in page
+    assert f'<option value="{record.hospital.pk}">West Dorset Hospital</option>' in page
+
+
+def test_a_date_that_is_not_a_date_is_explained_and_the_page_still_shows(client, record, gp):
+    response = client.get(url(record, date_from="31/02/2025"))
+
+    assert "Enter the date as day, month and year" in response.content.decode()
+    assert shown(response)
