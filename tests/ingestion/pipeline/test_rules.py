@@ -235,3 +235,35 @@ class TestMergeEdges:
         assert "test mode: the merge was not applied" in result.warnings
         assert LocalIdentifier.objects.get(value="OLD").person == retired
         assert not MergeRecord.objects.exists()
+
+
+class TestAllOrNothing:
+    def test_a_transaction_bundle_with_a_patient_that_cannot_be_matched_stores_nothing(self, fhir_source):
+        def patient(pid, nhs):
+            return {
+                "fullUrl": f"urn:uuid:{pid}",
+                "resource": {
+                    "resourceType": "Patient",
+                    "name": [{"family": "Smith"}],
+                    "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs}],
+                },
+                "request": {"method": "POST", "url": "Patient"},
+            }
+
+        body = json.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "transaction",
+                "entry": [
+                    patient("11111111-1111-1111-1111-111111111111", VALID),
+                    patient("22222222-2222-2222-2222-222222222222", "9990000017"),
+                ],
+            }
+        ).encode()
+        message = message_receive(channel="http", payload=body, format="fhir-json", source_system=fhir_source)
+
+        message = message_process(message.pk)
+
+        assert message.status == InboundMessage.Status.HELD
+        assert "all or nothing" in message.error
+        assert not Person.objects.exists()
