@@ -136,7 +136,7 @@ def test_the_access_list_names_who_when_role_organisation_and_basis(officer_clie
     assert rows[0] == "When,Who,Role,Organisation,What,Outcome,Basis"
     assert len(rows) == 4
     assert "Grace Hopper" in rows[1]
-    assert "Gp" in rows[1]
+    assert ",GP," in rows[1]
     assert "registered practice" in rows[1]
     assert "Denied" in rows[2]
     assert "Subject access request SAR-TEST-0001" in rows[3]
